@@ -1,0 +1,310 @@
+// Package config loads iwom's configuration: the embedded defaults
+// (configs/iwom.yaml), then an optional file, then IWOM_<SECTION>_<KEY>
+// environment variables. A file only needs the keys it changes.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+
+	"github.com/iwom/iwom/configs"
+)
+
+// Config is the whole configuration. Field tags name the YAML keys.
+type Config struct {
+	DataDir    string     `mapstructure:"data_dir"`
+	Log        Log        `mapstructure:"log"`
+	NATS       NATS       `mapstructure:"nats"`
+	ClickHouse ClickHouse `mapstructure:"clickhouse"`
+	Limits     Limits     `mapstructure:"limits"`
+	Enrich     Enrich     `mapstructure:"enrich"`
+	Alerts     Alerts     `mapstructure:"alerts"`
+	Metrics    Metrics    `mapstructure:"metrics"`
+}
+
+// Log configures zerolog.
+type Log struct {
+	Level         string        `mapstructure:"level"`
+	Format        string        `mapstructure:"format"`
+	StatsInterval time.Duration `mapstructure:"stats_interval"`
+}
+
+// NATS configures the broker connection, the streams and the consumers.
+type NATS struct {
+	URL             string        `mapstructure:"url"`
+	User            string        `mapstructure:"user"`
+	Password        string        `mapstructure:"password"`
+	EmbeddedListen  string        `mapstructure:"embedded_listen"`
+	Storage         string        `mapstructure:"storage"`
+	Replicas        int           `mapstructure:"replicas"`
+	MaxAge          time.Duration `mapstructure:"max_age"`
+	MaxBytes        int64         `mapstructure:"max_bytes"`
+	MaxMsgSize      int32         `mapstructure:"max_msg_size"`
+	DuplicateWindow time.Duration `mapstructure:"duplicate_window"`
+	MaxDeliver      int           `mapstructure:"max_deliver"`
+	AckWait         time.Duration `mapstructure:"ack_wait"`
+	FetchBatch      int           `mapstructure:"fetch_batch"`
+	FetchWait       time.Duration `mapstructure:"fetch_wait"`
+	Timeout         time.Duration `mapstructure:"timeout"`
+}
+
+// ClickHouse configures the sink and the migrations.
+type ClickHouse struct {
+	Addr          string        `mapstructure:"addr"`
+	Database      string        `mapstructure:"database"`
+	User          string        `mapstructure:"user"`
+	Password      string        `mapstructure:"password"`
+	BatchSize     int           `mapstructure:"batch_size"`
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	RetryMin      time.Duration `mapstructure:"retry_min"`
+	RetryMax      time.Duration `mapstructure:"retry_max"`
+	DialTimeout   time.Duration `mapstructure:"dial_timeout"`
+}
+
+// Addrs splits Addr on commas.
+func (c ClickHouse) Addrs() []string {
+	var out []string
+	for _, a := range strings.Split(c.Addr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Limits bound what a post may be.
+type Limits struct {
+	MaxTextBytes int `mapstructure:"max_text_bytes"`
+}
+
+// Enrich configures the enrich stage.
+type Enrich struct {
+	Workers    int    `mapstructure:"workers"`
+	BrandsFile string `mapstructure:"brands_file"`
+}
+
+// Alerts configures the alert rules.
+type Alerts struct {
+	NegativeSpike SpikeRule `mapstructure:"negative_spike"`
+}
+
+// SpikeRule is a per-brand volume spike over event-time windows.
+type SpikeRule struct {
+	Enabled         bool          `mapstructure:"enabled"`
+	Window          time.Duration `mapstructure:"window"`
+	BaselineWindows int           `mapstructure:"baseline_windows"`
+	MinCount        int           `mapstructure:"min_count"`
+	Ratio           float64       `mapstructure:"ratio"`
+	Cooldown        time.Duration `mapstructure:"cooldown"`
+	Samples         int           `mapstructure:"samples"`
+}
+
+// Metrics configures the HTTP endpoint for /metrics, /healthz and /readyz.
+type Metrics struct {
+	Listen string `mapstructure:"listen"`
+}
+
+// EnvPrefix is the prefix of environment overrides.
+const EnvPrefix = "IWOM"
+
+// Load reads the defaults, then file (if not empty), then the environment.
+func Load(file string) (*Config, error) {
+	v, err := newViper(file)
+	if err != nil {
+		return nil, err
+	}
+	return decode(v)
+}
+
+func newViper(file string) (*viper.Viper, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(configs.DefaultYAML)); err != nil {
+		return nil, fmt.Errorf("reading embedded default config: %w", err)
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading config file: %w", err)
+		}
+		data = []byte(os.ExpandEnv(string(data)))
+		if err := v.MergeConfig(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("parsing config file %s: %w", file, err)
+		}
+		if err := checkKnownKeys(v, file); err != nil {
+			return nil, err
+		}
+	}
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	return v, nil
+}
+
+// checkKnownKeys rejects keys in a user file that the defaults do not have,
+// so that a typo is an error and not a silently ignored setting.
+func checkKnownKeys(v *viper.Viper, file string) error {
+	def := viper.New()
+	def.SetConfigType("yaml")
+	if err := def.ReadConfig(bytes.NewReader(configs.DefaultYAML)); err != nil {
+		return fmt.Errorf("reading embedded default config: %w", err)
+	}
+	known := map[string]bool{}
+	for _, k := range def.AllKeys() {
+		known[k] = true
+	}
+	for _, k := range v.AllKeys() {
+		if !known[k] && !allowedExtra(k) {
+			return fmt.Errorf("config file %s: unknown key %q", file, k)
+		}
+	}
+	return nil
+}
+
+// allowedExtra lists key prefixes that hold free-form lists or maps.
+func allowedExtra(key string) bool {
+	return strings.HasPrefix(key, "connectors")
+}
+
+// Keys lists every configuration key, as "section.key".
+func Keys() []string {
+	v, err := newViper("")
+	if err != nil {
+		return nil
+	}
+	return v.AllKeys()
+}
+
+func decode(v *viper.Viper) (*Config, error) {
+	var c Config
+	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = false
+		dc.WeaklyTypedInput = true
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decoding config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Default is the embedded configuration.
+func Default() *Config {
+	c, err := Load("")
+	if err != nil {
+		panic(fmt.Sprintf("embedded default config is invalid: %v", err))
+	}
+	return c
+}
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid config")
+
+func bad(key, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...))
+}
+
+// Validate checks every value and names the first bad key.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return bad("data_dir", "must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console", "auto":
+	default:
+		return bad("log.format", "%q is not json, console or auto", c.Log.Format)
+	}
+	if c.Log.StatsInterval <= 0 {
+		return bad("log.stats_interval", "must be positive")
+	}
+	n := c.NATS
+	switch n.Storage {
+	case "file", "memory":
+	default:
+		return bad("nats.storage", "%q is not file or memory", n.Storage)
+	}
+	checks := []struct {
+		ok  bool
+		key string
+		msg string
+	}{
+		{n.Replicas >= 1 && n.Replicas <= 5, "nats.replicas", "must be 1 to 5"},
+		{n.MaxAge >= 0, "nats.max_age", "must not be negative"},
+		{n.MaxBytes == -1 || n.MaxBytes > 0, "nats.max_bytes", "must be -1 or positive"},
+		{n.MaxMsgSize > 0, "nats.max_msg_size", "must be positive"},
+		{n.DuplicateWindow > 0, "nats.duplicate_window", "must be positive"},
+		{n.MaxDeliver >= 1, "nats.max_deliver", "must be at least 1"},
+		{n.AckWait >= time.Second, "nats.ack_wait", "must be at least 1s"},
+		{n.FetchBatch >= 1 && n.FetchBatch <= 10000, "nats.fetch_batch", "must be 1 to 10000"},
+		{n.FetchWait > 0, "nats.fetch_wait", "must be positive"},
+		{n.Timeout > 0, "nats.timeout", "must be positive"},
+		{len(c.ClickHouse.Addrs()) > 0, "clickhouse.addr", "must name at least one host:port"},
+		{validIdent(c.ClickHouse.Database), "clickhouse.database", "must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)"},
+		{c.ClickHouse.BatchSize >= 1, "clickhouse.batch_size", "must be at least 1"},
+		{c.ClickHouse.FlushInterval > 0, "clickhouse.flush_interval", "must be positive"},
+		{c.ClickHouse.RetryMin > 0, "clickhouse.retry_min", "must be positive"},
+		{c.ClickHouse.RetryMax >= c.ClickHouse.RetryMin, "clickhouse.retry_max", "must be at least retry_min"},
+		{c.ClickHouse.DialTimeout > 0, "clickhouse.dial_timeout", "must be positive"},
+		{c.Limits.MaxTextBytes >= 0, "limits.max_text_bytes", "must not be negative"},
+		{c.Enrich.Workers >= 0, "enrich.workers", "must not be negative"},
+	}
+	for _, ck := range checks {
+		if !ck.ok {
+			return bad(ck.key, "%s", ck.msg)
+		}
+	}
+	if int64(c.Limits.MaxTextBytes) > int64(n.MaxMsgSize) {
+		return bad("limits.max_text_bytes", "must not exceed nats.max_msg_size (%d)", n.MaxMsgSize)
+	}
+	if c.NATS.FetchWait >= c.NATS.AckWait {
+		return bad("nats.fetch_wait", "must be shorter than nats.ack_wait")
+	}
+	s := c.Alerts.NegativeSpike
+	if s.Enabled {
+		switch {
+		case s.Window < time.Second:
+			return bad("alerts.negative_spike.window", "must be at least 1s")
+		case s.BaselineWindows < 1:
+			return bad("alerts.negative_spike.baseline_windows", "must be at least 1")
+		case s.MinCount < 1:
+			return bad("alerts.negative_spike.min_count", "must be at least 1")
+		case s.Ratio < 1:
+			return bad("alerts.negative_spike.ratio", "must be at least 1")
+		case s.Cooldown < 0:
+			return bad("alerts.negative_spike.cooldown", "must not be negative")
+		case s.Samples < 0 || s.Samples > 100:
+			return bad("alerts.negative_spike.samples", "must be 0 to 100")
+		}
+	}
+	return nil
+}
+
+func validIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

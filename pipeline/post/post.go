@@ -1,0 +1,186 @@
+// Package post defines iwom's canonical record: the raw Post a connector
+// publishes and the Enriched post the enrich stage produces.
+//
+// The JSON shape is versioned (SchemaVersion) and described by
+// schemas/post.schema.json; a test keeps the two in step.
+package post
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SchemaVersion is the version of the Post JSON record.
+const SchemaVersion = 1
+
+// Known platforms. Others are accepted if they are valid subject tokens.
+const (
+	PlatformWeibo  = "weibo"
+	PlatformWechat = "wechat"
+)
+
+// Author is who wrote a post.
+type Author struct {
+	ID           string `json:"id"`
+	Name         string `json:"name,omitempty"`
+	Followers    int64  `json:"followers,omitempty"`
+	Verified     bool   `json:"verified,omitempty"`
+	VerifiedType int    `json:"verified_type,omitempty"`
+	Location     string `json:"location,omitempty"`
+}
+
+// Metrics are the engagement counts observed when the post was fetched.
+type Metrics struct {
+	Reposts  int64 `json:"reposts"`
+	Comments int64 `json:"comments"`
+	Likes    int64 `json:"likes"`
+	Reads    int64 `json:"reads,omitempty"`
+}
+
+// Post is the canonical raw record, as published on iwom.raw.<platform>.
+type Post struct {
+	Version    int       `json:"v,omitempty"`
+	Platform   string    `json:"platform"`
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind,omitempty"` // post (default), comment, article, message
+	URL        string    `json:"url,omitempty"`
+	Text       string    `json:"text"`
+	CreatedAt  time.Time `json:"created_at"`
+	Author     Author    `json:"author"`
+	RepostOf   string    `json:"repost_of,omitempty"`
+	ReplyTo    string    `json:"reply_to,omitempty"`
+	Metrics    Metrics   `json:"metrics"`
+	Source     string    `json:"source,omitempty"`
+	IngestedAt time.Time `json:"ingested_at"`
+}
+
+// Sentiment is a polarity score in [-1, 1] with its label.
+type Sentiment struct {
+	Score   float64 `json:"score"`
+	Label   string  `json:"label"` // positive | neutral | negative
+	Emotion string  `json:"emotion,omitempty"`
+}
+
+// Sentiment labels.
+const (
+	Positive = "positive"
+	Neutral  = "neutral"
+	Negative = "negative"
+)
+
+// Enriched is a Post with what the enrich stage derived from it, as
+// published on iwom.enriched.<platform> and stored in iwom.posts.
+type Enriched struct {
+	Post
+	NormText   string    `json:"norm_text"`
+	OwnText    string    `json:"own_text,omitempty"` // the author's own words, repost chain removed
+	Tokens     []string  `json:"tokens"`
+	Keywords   []string  `json:"keywords"`
+	Hashtags   []string  `json:"hashtags"`
+	Mentions   []string  `json:"mentions"`
+	Emoticons  []string  `json:"emoticons"`
+	URLs       []string  `json:"urls,omitempty"`
+	Brands     []string  `json:"brands"`
+	Sentiment  Sentiment `json:"sentiment"`
+	EnrichedAt time.Time `json:"enriched_at"`
+}
+
+// Key is the post's identity across the pipeline: "<platform>:<id>". It is
+// the Nats-Msg-Id used for JetStream de-duplication.
+func (p *Post) Key() string { return p.Platform + ":" + p.ID }
+
+// ErrInvalid marks a record that can never be processed (bad input, not a
+// transient failure). Stages dead-letter such records at once.
+var ErrInvalid = errors.New("invalid post")
+
+// Limits bound what a post may be.
+type Limits struct {
+	MaxTextBytes int // 0 means no limit
+}
+
+// Validate checks the fields every stage relies on. The returned error wraps
+// ErrInvalid and names the field.
+func (p *Post) Validate(l Limits) error {
+	switch {
+	case p.Platform == "":
+		return fmt.Errorf("%w: missing platform", ErrInvalid)
+	case !ValidToken(p.Platform):
+		return fmt.Errorf("%w: platform %q is not a lower-case subject token", ErrInvalid, p.Platform)
+	case p.ID == "":
+		return fmt.Errorf("%w: missing id", ErrInvalid)
+	case len(p.ID) > 256:
+		return fmt.Errorf("%w: id longer than 256 bytes", ErrInvalid)
+	case p.Text == "":
+		return fmt.Errorf("%w: missing text", ErrInvalid)
+	case l.MaxTextBytes > 0 && len(p.Text) > l.MaxTextBytes:
+		return fmt.Errorf("%w: text is %d bytes, over the limit of %d", ErrInvalid, len(p.Text), l.MaxTextBytes)
+	}
+	for name, s := range map[string]string{"id": p.ID, "text": p.Text, "url": p.URL, "author.id": p.Author.ID, "author.name": p.Author.Name, "author.location": p.Author.Location, "repost_of": p.RepostOf} {
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, name)
+		}
+	}
+	if strings.ContainsAny(p.ID, " \t\r\n") {
+		return fmt.Errorf("%w: id contains white space", ErrInvalid)
+	}
+	if p.Metrics.Reposts < 0 || p.Metrics.Comments < 0 || p.Metrics.Likes < 0 || p.Metrics.Reads < 0 || p.Author.Followers < 0 {
+		return fmt.Errorf("%w: negative count", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidToken reports whether s can be one NATS subject token in iwom's
+// subjects: lower-case ASCII letters, digits, '-' and '_'.
+func ValidToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Decode parses one raw Post from JSON and validates it. Invalid UTF-8 in
+// the raw bytes is rejected before parsing (encoding/json would silently
+// replace it). Errors wrap ErrInvalid.
+func Decode(data []byte, l Limits) (*Post, error) {
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
+	}
+	var p Post
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: malformed JSON: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalid)
+	}
+	if err := p.Validate(l); err != nil {
+		return nil, err
+	}
+	if p.CreatedAt.IsZero() {
+		return nil, fmt.Errorf("%w: missing created_at", ErrInvalid)
+	}
+	return &p, nil
+}
+
+// DecodeEnriched parses an enriched post.
+func DecodeEnriched(data []byte) (*Enriched, error) {
+	var e Enriched
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("%w: malformed enriched JSON: %v", ErrInvalid, err)
+	}
+	if e.Platform == "" || e.ID == "" {
+		return nil, fmt.Errorf("%w: enriched post without platform or id", ErrInvalid)
+	}
+	return &e, nil
+}
