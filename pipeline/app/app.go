@@ -1,0 +1,273 @@
+// Package app assembles iwom's stages from the configuration: the bus, the
+// enrich, sink and alert runners and connector publishers. `iwom run` uses
+// all of them in one process; `iwom enrich`, `iwom sink clickhouse` and
+// `iwom alerts run` use one each.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/iwom/iwom/analyzers/brands"
+	"github.com/iwom/iwom/analyzers/enrich"
+	"github.com/iwom/iwom/configs"
+	"github.com/iwom/iwom/pipeline/alerts"
+	"github.com/iwom/iwom/pipeline/bus"
+	"github.com/iwom/iwom/pipeline/config"
+	"github.com/iwom/iwom/pipeline/connectors"
+	"github.com/iwom/iwom/pipeline/metrics"
+	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/stage"
+	chsink "github.com/iwom/iwom/sinks/clickhouse"
+)
+
+// Durable consumer names, one per stage.
+const (
+	DurableEnrich = "enrich"
+	DurableSink   = "sink-clickhouse"
+	DurableAlerts = "alerts"
+)
+
+// App is the shared plumbing of one iwom process.
+type App struct {
+	Cfg     *config.Config
+	Log     zerolog.Logger
+	Reg     *prometheus.Registry
+	Metrics *metrics.Stage
+	Bus     *bus.Bus
+	// Enricher, when set, is used by EnrichRunner instead of building one
+	// from the configured watch-list (tests share one across restarts).
+	Enricher *enrich.Enricher
+
+	mu        sync.Mutex
+	ch        driver.Conn
+	sinkStats *chsink.Metrics
+	runners   []*stage.Runner
+}
+
+// Open connects to NATS (or starts the embedded server) and ensures the
+// streams.
+func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*App, error) {
+	reg := metrics.NewRegistry()
+	b, err := bus.Open(ctx, cfg.NATS, cfg.DataDir, log.With().Str("component", "nats").Logger())
+	if err != nil {
+		return nil, err
+	}
+	return &App{Cfg: cfg, Log: log, Reg: reg, Metrics: metrics.NewStage(reg), Bus: b}, nil
+}
+
+// Close closes ClickHouse and NATS (draining) and stops the embedded server.
+func (a *App) Close() {
+	a.mu.Lock()
+	if a.ch != nil {
+		_ = a.ch.Close()
+	}
+	a.mu.Unlock()
+	a.Bus.Close()
+}
+
+// Limits of a post, from the config.
+func (a *App) Limits() post.Limits { return post.Limits{MaxTextBytes: a.Cfg.Limits.MaxTextBytes} }
+
+// WatchList loads the configured brand watch-list (embedded by default).
+func (a *App) WatchList() (*brands.WatchList, error) {
+	return LoadWatchList(a.Cfg.Enrich.BrandsFile)
+}
+
+// LoadWatchList reads file, or the embedded watch-list when file is "".
+func LoadWatchList(file string) (*brands.WatchList, error) {
+	data := configs.BrandsYAML
+	if file != "" {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("reading watch-list: %w", err)
+		}
+	}
+	wl, err := brands.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("loading watch-list %s: %w", file, err)
+	}
+	return wl, nil
+}
+
+// ClickHouse returns the (lazily opened) ClickHouse connection.
+func (a *App) ClickHouse() (driver.Conn, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ch == nil {
+		c, err := chsink.Open(a.Cfg.ClickHouse)
+		if err != nil {
+			return nil, err
+		}
+		a.ch = c
+	}
+	return a.ch, nil
+}
+
+func (a *App) runner(name, stream, subject string, st stage.Stage, batch int, wait time.Duration) *stage.Runner {
+	r := &stage.Runner{
+		Name: name, Stream: stream, Subject: subject, Stage: st,
+		Batch: batch, Wait: wait, Bus: a.Bus, Metrics: a.Metrics,
+		Log:        a.Log.With().Str("stage", name).Logger(),
+		StatsEvery: a.Cfg.Log.StatsInterval,
+	}
+	a.mu.Lock()
+	a.runners = append(a.runners, r)
+	a.mu.Unlock()
+	return r
+}
+
+// EnrichRunner builds the enrich stage.
+func (a *App) EnrichRunner() (*stage.Runner, error) {
+	e := a.Enricher
+	if e == nil {
+		wl, err := a.WatchList()
+		if err != nil {
+			return nil, err
+		}
+		if e, err = enrich.New(wl); err != nil {
+			return nil, fmt.Errorf("building enricher: %w", err)
+		}
+	}
+	st := &enrich.Stage{E: e, Bus: a.Bus, Limits: a.Limits(), Workers: a.Cfg.Enrich.Workers}
+	n := a.Cfg.NATS
+	return a.runner(DurableEnrich, bus.StreamRaw, bus.RawPrefix+">", st, n.FetchBatch, n.FetchWait), nil
+}
+
+// SinkRunner builds the ClickHouse sink stage. Its pulls are sized by
+// clickhouse.batch_size and clickhouse.flush_interval, so each pull is one
+// insert.
+func (a *App) SinkRunner() (*stage.Runner, error) {
+	conn, err := a.ClickHouse()
+	if err != nil {
+		return nil, err
+	}
+	c := a.Cfg.ClickHouse
+	w := chsink.NewWriter(conn, c.Database)
+	a.mu.Lock()
+	if a.sinkStats == nil {
+		a.sinkStats = chsink.NewMetrics(a.Reg)
+	}
+	m := a.sinkStats
+	a.mu.Unlock()
+	st := chsink.NewStage(w, c.RetryMin, c.RetryMax, m, a.Log.With().Str("stage", DurableSink).Logger())
+	r := a.runner(DurableSink, bus.StreamEnriched, bus.EnrichedPrefix+">", st, c.BatchSize, c.FlushInterval)
+	r.MaxAckPending = 2 * c.BatchSize
+	return r, nil
+}
+
+// AlertsRunner builds the alert stage.
+func (a *App) AlertsRunner() *stage.Runner {
+	st := &alerts.Stage{Engine: alerts.NewEngine(a.Cfg.Alerts.NegativeSpike), Bus: a.Bus, Log: a.Log.With().Str("stage", DurableAlerts).Logger()}
+	n := a.Cfg.NATS
+	return a.runner(DurableAlerts, bus.StreamEnriched, bus.EnrichedPrefix+">", st, n.FetchBatch, n.FetchWait)
+}
+
+// Publisher builds a connector publisher.
+func (a *App) Publisher(name string) *connectors.JetStreamPublisher {
+	return &connectors.JetStreamPublisher{Bus: a.Bus, Source: name, Limits: a.Limits(), Log: a.Log.With().Str("connector", name).Logger(), Counter: a.Metrics.Published}
+}
+
+// Ready reports nil when NATS is connected and every runner is bound.
+func (a *App) Ready(ctx context.Context) error {
+	if !a.Bus.NC.IsConnected() {
+		return errors.New("NATS not connected")
+	}
+	a.mu.Lock()
+	rs := append([]*stage.Runner(nil), a.runners...)
+	ch := a.ch
+	a.mu.Unlock()
+	for _, r := range rs {
+		if !r.Bound() {
+			return fmt.Errorf("stage %s not consuming yet", r.Name)
+		}
+	}
+	if ch != nil {
+		if err := ch.Ping(ctx); err != nil {
+			return fmt.Errorf("ClickHouse: %w", err)
+		}
+	}
+	return nil
+}
+
+// ServeMetrics serves /metrics, /healthz and /readyz when metrics.listen is
+// set, until ctx ends.
+func (a *App) ServeMetrics(ctx context.Context) {
+	if a.Cfg.Metrics.Listen == "" {
+		return
+	}
+	go func() {
+		if err := metrics.Serve(ctx, a.Cfg.Metrics.Listen, a.Reg, a.Ready); err != nil {
+			a.Log.Error().Err(err).Str("listen", a.Cfg.Metrics.Listen).Msg("metrics endpoint failed")
+		}
+	}()
+}
+
+// ConsumerState is a consumer's backlog.
+type ConsumerState struct {
+	Stream, Durable                  string
+	Pending, AckPending, Redelivered uint64
+	Exists                           bool
+}
+
+// Idle reports whether nothing is waiting or in flight.
+func (c ConsumerState) Idle() bool { return c.Pending == 0 && c.AckPending == 0 && c.Redelivered == 0 }
+
+// Consumers reads the state of the named stage consumers.
+func (a *App) Consumers(ctx context.Context, names ...string) ([]ConsumerState, error) {
+	streams := map[string]string{DurableEnrich: bus.StreamRaw, DurableSink: bus.StreamEnriched, DurableAlerts: bus.StreamEnriched}
+	var out []ConsumerState
+	for _, n := range names {
+		cs := ConsumerState{Stream: streams[n], Durable: n}
+		c, err := a.Bus.JS.Consumer(ctx, cs.Stream, n)
+		if err == nil {
+			info, ierr := c.Info(ctx)
+			if ierr != nil {
+				return nil, fmt.Errorf("reading consumer %s: %w", n, ierr)
+			}
+			cs.Exists = true
+			cs.Pending, cs.AckPending, cs.Redelivered = info.NumPending, uint64(info.NumAckPending), uint64(info.NumRedelivered)
+		}
+		out = append(out, cs)
+	}
+	return out, nil
+}
+
+// WaitIdle returns once every named consumer exists and has been idle on
+// two polls in a row (so a message moving between stages is not missed).
+func (a *App) WaitIdle(ctx context.Context, poll time.Duration, names ...string) error {
+	streak := 0
+	for {
+		states, err := a.Consumers(ctx, names...)
+		if err != nil && ctx.Err() == nil {
+			a.Log.Warn().Err(err).Msg("reading consumer state")
+		}
+		idle := err == nil
+		for _, s := range states {
+			if !s.Exists || !s.Idle() {
+				idle = false
+			}
+		}
+		if idle {
+			streak++
+			if streak >= 2 {
+				return nil
+			}
+		} else {
+			streak = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
