@@ -1,0 +1,148 @@
+// Package normalize turns raw post text (plain or HTML, full-width, with
+// zero-width and control characters) into clean text for analysis.
+package normalize
+
+import (
+	"html"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Text normalises s: HTML tags removed and entities decoded (only when s
+// looks like HTML), <br> and block ends turned into spaces, Unicode NFKC
+// (which also maps full-width ASCII to half-width), zero-width and control
+// characters dropped, white space folded to single spaces and trimmed.
+// Invalid UTF-8 bytes are dropped.
+func Text(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	if looksLikeHTML(s) {
+		s = StripHTML(s)
+	}
+	s = norm.NFKC.String(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case isZeroWidth(r):
+			continue
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isZeroWidth(r rune) bool {
+	switch r {
+	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u180e':
+		return true
+	}
+	return false
+}
+
+func looksLikeHTML(s string) bool {
+	i := strings.IndexByte(s, '<')
+	if i >= 0 && i+1 < len(s) {
+		c := s[i+1]
+		if c == '/' || c == '!' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			return strings.IndexByte(s[i:], '>') > 0
+		}
+	}
+	return strings.Contains(s, "&") && strings.Contains(s, ";")
+}
+
+// StripHTML removes tags, keeping the alt text of images (Weibo renders
+// emoticons as <img alt="[哈哈]">), turns line breaks and block ends into
+// spaces, drops <script> and <style> content, and decodes entities.
+func StripHTML(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		j := strings.IndexByte(s, '>')
+		if j < 0 {
+			// A lone '<' is text.
+			b.WriteString(s)
+			break
+		}
+		tag := s[1:j]
+		s = s[j+1:]
+		name := tagName(tag)
+		switch name {
+		case "script", "style":
+			if k := strings.Index(strings.ToLower(s), "</"+name); k >= 0 {
+				s = s[k:]
+			} else {
+				s = ""
+			}
+		case "img":
+			if alt := attr(tag, "alt"); alt != "" {
+				b.WriteString(alt)
+			}
+		case "br", "p", "/p", "div", "/div", "li", "/li", "tr", "/tr", "h1", "h2", "h3", "/h1", "/h2", "/h3", "section", "/section":
+			b.WriteByte(' ')
+		}
+	}
+	return html.UnescapeString(b.String())
+}
+
+func tagName(tag string) string {
+	tag = strings.TrimSpace(tag)
+	end := len(tag)
+	for i, r := range tag {
+		if r == ' ' || r == '\t' || r == '\n' || r == '/' && i > 0 || r == '>' {
+			end = i
+			break
+		}
+	}
+	return strings.ToLower(tag[:end])
+}
+
+// attr returns the value of attribute name in a tag body, quoted with ' or ".
+func attr(tag, name string) string {
+	lower := strings.ToLower(tag)
+	for off := 0; ; {
+		i := strings.Index(lower[off:], name+"=")
+		if i < 0 {
+			return ""
+		}
+		i += off
+		if i > 0 && lower[i-1] != ' ' && lower[i-1] != '\t' && lower[i-1] != '\n' {
+			off = i + len(name)
+			continue
+		}
+		v := tag[i+len(name)+1:]
+		if v == "" {
+			return ""
+		}
+		q := v[0]
+		if q == '"' || q == '\'' {
+			if k := strings.IndexByte(v[1:], q); k >= 0 {
+				return html.UnescapeString(v[1 : k+1])
+			}
+			return ""
+		}
+		if k := strings.IndexAny(v, " \t\n/>"); k >= 0 {
+			return v[:k]
+		}
+		return v
+	}
+}
