@@ -1,0 +1,246 @@
+package sentiment
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"math"
+	"sync"
+)
+
+// Result is the sentiment of one text.
+type Result struct {
+	// Score is the calibrated polarity in [-1, 1], 2·P(positive) − 1,
+	// shrunk towards 0 when the text has little sentiment evidence. Texts
+	// without any feature (empty, only a URL, @mention or #hashtag#)
+	// score exactly 0.
+	Score float64 `json:"score"`
+	// Label is LabelPositive if Score ≥ Metadata.Threshold, LabelNegative
+	// if Score ≤ −Metadata.Threshold, else LabelNeutral.
+	Label string `json:"label"`
+	// Emotion is one of Emotions, or "" for neutral texts and when no
+	// emotion that agrees with the label is probable enough (see
+	// Metadata.EmotionMinProb).
+	Emotion string `json:"emotion,omitempty"`
+}
+
+// Labels of Result.
+const (
+	LabelPositive = "positive"
+	LabelNeutral  = "neutral"
+	LabelNegative = "negative"
+)
+
+// Model is a trained sentiment and emotion classifier. It is immutable and
+// safe for concurrent use.
+type Model struct {
+	bits uint
+	// w holds, per hash bucket, the quantised polarity weight followed by
+	// the seven emotion weights, so one feature costs one 8-byte load.
+	w []([8]int8)
+	// cue holds, per bucket, the feature's sentiment evidence in units of
+	// Metadata.CueStep (see cueWeights).
+	cue      []uint8
+	polScale float64 // polarity weight = int8 · PolScale
+	emoScale float64 // emotion logit = int8 · EmoScale · EmotionTemp
+	meta     Metadata
+}
+
+// Metadata describes how a model was built, how it scores and what it
+// scored on the held-out splits. It is stored in the model file.
+type Metadata struct {
+	Version int `json:"version"`
+	// Bits is log2 of the number of hash buckets.
+	Bits int `json:"bits"`
+	// NormPow: a feature counted c times in a text with n feature
+	// occurrences has value c/n^NormPow.
+	NormPow float64 `json:"norm_pow"`
+	// PolScale, EmoScale and CueStep turn the stored bytes into weights.
+	PolScale float32 `json:"pol_scale"`
+	EmoScale float32 `json:"emo_scale"`
+	CueStep  float32 `json:"cue_step"`
+
+	// The polarity logit z = Σ weight·value is multiplied by the evidence
+	// gate EvidenceFloor + (1−EvidenceFloor)·(1 − exp(−E/EvidenceScale)),
+	// where E sums the cue weights of the text's features. A text
+	// without sentiment-bearing words has E ≈ 0, so only EvidenceFloor
+	// of its logit (which comes from topic words) is kept.
+	EvidenceScale float64 `json:"evidence_scale"`
+	EvidenceFloor float64 `json:"evidence_floor"`
+	// IronyDamp multiplies a positive logit when the text carries an
+	// ironic marker ([微笑], [呵呵], [doge], [允悲], 呵呵, ...).
+	IronyDamp float64 `json:"irony_damp"`
+	// Slope calibrates the gated logit: Score = tanh(Slope·z/2) =
+	// 2·sigmoid(Slope·z) − 1. It is fitted on the development slice.
+	Slope float64 `json:"slope"`
+	// Threshold is the neutral band: |Score| < Threshold is neutral.
+	Threshold float64 `json:"threshold"`
+
+	// EmotionTemp scales the emotion logits before the softmax; fitted on
+	// the development slice of the Weibo file.
+	EmotionTemp float64 `json:"emotion_temp"`
+	// EmotionMinProb is the smallest probability for which an emotion is
+	// reported.
+	EmotionMinProb float64 `json:"emotion_min_prob"`
+
+	Train TrainOptions `json:"train_options"`
+	// Data maps each training file to its SHA-256.
+	Data map[string]string `json:"data_sha256"`
+	// TrainRows counts the training rows used per file.
+	TrainRows map[string]int `json:"train_rows"`
+	// HeldOut scores the model on each file's held-out split.
+	HeldOut map[string]*EvalReport `json:"held_out"`
+}
+
+// Metadata returns the model's metadata (training data checksums,
+// hyper-parameters, held-out scores). Its maps are shared with the model
+// and must not be modified.
+func (m *Model) Metadata() Metadata { return m.meta }
+
+// setup derives the scoring constants from the metadata.
+func (m *Model) setup() {
+	m.bits = uint(m.meta.Bits)
+	m.polScale = float64(m.meta.PolScale)
+	m.emoScale = float64(m.meta.EmoScale) * m.meta.EmotionTemp
+}
+
+//go:embed model.bin.gz
+var embeddedModel []byte
+
+var (
+	defaultOnce  sync.Once
+	defaultModel *Model
+	defaultErr   error
+)
+
+// Default returns the model embedded in the package, loading it on first
+// use. It is shared and safe for concurrent use.
+func Default() (*Model, error) {
+	defaultOnce.Do(func() {
+		defaultModel, defaultErr = Load(bytes.NewReader(embeddedModel))
+		if defaultErr != nil {
+			defaultErr = fmt.Errorf("loading embedded sentiment model: %w", defaultErr)
+		}
+	})
+	return defaultModel, defaultErr
+}
+
+// featBufs recycles feature buffers so that Score does not allocate.
+var featBufs = sync.Pool{New: func() any { b := make([]uint32, 0, 1024); return &b }}
+
+// maxPooledFeatures bounds the buffers kept in featBufs.
+const maxPooledFeatures = 1 << 16
+
+// prediction is the full output of the model for one text.
+type prediction struct {
+	features int     // feature occurrences
+	evidence float64 // E, the summed cue weights
+	z        float64 // gated, irony-damped polarity logit, before Slope
+	score    float64
+	emo      [7]float64 // emotion logits (temperature applied)
+}
+
+// Score returns the sentiment of text: already normalised simplified
+// Chinese, the author's own words. It does not allocate.
+func (m *Model) Score(text string) Result {
+	p := m.predict(text)
+	r := Result{Score: p.score, Label: m.label(p.score)}
+	if r.Label != LabelNeutral {
+		if e, prob := p.emotion(r.Label); prob >= m.meta.EmotionMinProb {
+			r.Emotion = Emotions[e]
+		}
+	}
+	return r
+}
+
+func (m *Model) label(score float64) string {
+	switch {
+	case score >= m.meta.Threshold:
+		return LabelPositive
+	case score <= -m.meta.Threshold:
+		return LabelNegative
+	}
+	return LabelNeutral
+}
+
+func (m *Model) predict(text string) prediction {
+	bp := featBufs.Get().(*[]uint32)
+	feats, flags := appendFeatures((*bp)[:0], text, m.bits)
+	var pol int32
+	var emo [7]int32
+	var ev uint32
+	w, cue := m.w, m.cue
+	for _, ix := range feats {
+		ev += uint32(cue[ix])
+		b := &w[ix]
+		pol += int32(b[0])
+		emo[0] += int32(b[1])
+		emo[1] += int32(b[2])
+		emo[2] += int32(b[3])
+		emo[3] += int32(b[4])
+		emo[4] += int32(b[5])
+		emo[5] += int32(b[6])
+		emo[6] += int32(b[7])
+	}
+	n := len(feats)
+	if cap(feats) <= maxPooledFeatures {
+		*bp = feats
+		featBufs.Put(bp)
+	}
+	p := prediction{features: n}
+	if n == 0 {
+		return p
+	}
+	norm := m.norm(n)
+	p.evidence = float64(ev) * float64(m.meta.CueStep)
+	f := m.meta.EvidenceFloor
+	gate := f - (1-f)*math.Expm1(-p.evidence/m.meta.EvidenceScale)
+	p.z = float64(pol) * m.polScale * norm * gate
+	if flags&flagIrony != 0 && p.z > 0 {
+		p.z *= m.meta.IronyDamp
+	}
+	p.score = math.Tanh(m.meta.Slope * p.z / 2)
+	for k := range emo {
+		p.emo[k] = float64(emo[k]) * m.emoScale * norm
+	}
+	return p
+}
+
+// emotion returns the most probable emotion and its probability. With
+// label LabelPositive or LabelNegative only emotions of that polarity (or
+// surprise) are candidates; with any other label all are.
+func (p *prediction) emotion(label string) (int, float64) {
+	want := 0
+	switch label {
+	case LabelPositive:
+		want = 1
+	case LabelNegative:
+		want = -1
+	}
+	best := -1
+	for k := range p.emo {
+		if pk := Emotion7.Polarity(k); want != 0 && pk != 0 && pk != want {
+			continue
+		}
+		if best < 0 || p.emo[k] > p.emo[best] {
+			best = k
+		}
+	}
+	var sum float64
+	for k := range p.emo {
+		sum += math.Exp(p.emo[k] - p.emo[best])
+	}
+	return best, 1 / sum
+}
+
+func (m *Model) norm(n int) float64 {
+	switch m.meta.NormPow {
+	case 0:
+		return 1
+	case 0.5:
+		return 1 / math.Sqrt(float64(n))
+	case 1:
+		return 1 / float64(n)
+	}
+	return math.Pow(float64(n), -m.meta.NormPow)
+}
