@@ -1,0 +1,168 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/rs/zerolog"
+
+	"github.com/iwom/iwom/pipeline/post"
+)
+
+// Stage is the sink as a pipeline stage: each pulled batch (bounded by
+// clickhouse.batch_size and clickhouse.flush_interval through the pull
+// size and wait) is inserted in one ClickHouse batch. While ClickHouse is
+// unreachable it retries with backoff, keeping the messages in progress so
+// JetStream does not redeliver them; rows ClickHouse rejects as invalid are
+// isolated by bisection and reported as invalid (dead-lettered).
+type Stage struct {
+	W        *Writer
+	RetryMin time.Duration
+	RetryMax time.Duration
+	Log      zerolog.Logger
+	*Metrics
+}
+
+// Metrics of the sink.
+type Metrics struct {
+	// Inserted counts rows stored; InsertSeconds times successful inserts.
+	Inserted      prometheus.Counter
+	InsertSeconds prometheus.Histogram
+	Retries       prometheus.Counter
+}
+
+// NewMetrics registers the sink metrics on reg (once per registry).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		Inserted:      f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rows_inserted_total", Help: "Rows inserted into posts_store."}),
+		InsertSeconds: f.NewHistogram(prometheus.HistogramOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "insert_seconds", Help: "Latency of successful batch inserts.", Buckets: prometheus.ExponentialBuckets(0.002, 2.5, 10)}),
+		Retries:       f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "insert_retries_total", Help: "Insert attempts that failed and were retried."}),
+	}
+}
+
+// NewStage builds the sink stage.
+func NewStage(w *Writer, retryMin, retryMax time.Duration, m *Metrics, log zerolog.Logger) *Stage {
+	return &Stage{W: w, RetryMin: retryMin, RetryMax: retryMax, Log: log, Metrics: m}
+}
+
+// Process implements stage.Stage.
+func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
+	errs := make([]error, len(msgs))
+	rows := make([]*post.Enriched, 0, len(msgs))
+	idx := make([]int, 0, len(msgs))
+	for i, m := range msgs {
+		e, err := post.DecodeEnriched(m.Data())
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		rows = append(rows, e)
+		idx = append(idx, i)
+	}
+	if len(rows) == 0 {
+		return errs
+	}
+	rowErrs := s.insertAll(ctx, rows, msgs)
+	for j, err := range rowErrs {
+		errs[idx[j]] = err
+	}
+	return errs
+}
+
+// insertAll inserts rows, retrying transient failures until ctx ends, and
+// returns one error per row.
+func (s *Stage) insertAll(ctx context.Context, rows []*post.Enriched, msgs []jetstream.Msg) []error {
+	out := make([]error, len(rows))
+	lastProgress := time.Now()
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		bad, err := s.W.Insert(ctx, rows)
+		if err == nil {
+			s.InsertSeconds.Observe(time.Since(start).Seconds())
+			s.Inserted.Add(float64(len(rows) - len(bad)))
+			for _, b := range bad {
+				out[b.Index] = fmt.Errorf("%w: encoding row for ClickHouse: %v", post.ErrInvalid, b.Err)
+			}
+			if attempt > 1 {
+				s.Log.Info().Int("attempts", attempt).Int("rows", len(rows)).Msg("insert succeeded after retries")
+			}
+			return out
+		}
+		if IsDataError(err) {
+			return s.bisect(ctx, rows)
+		}
+		if ctx.Err() != nil {
+			for i := range out {
+				out[i] = fmt.Errorf("inserting into ClickHouse: %w", ctx.Err())
+			}
+			return out
+		}
+		s.Retries.Inc()
+		if attempt == 1 || attempt%10 == 0 {
+			s.Log.Warn().Err(err).Int("attempt", attempt).Int("rows", len(rows)).Msg("ClickHouse insert failed; holding the batch and retrying")
+		}
+		// Keep JetStream from redelivering while we wait.
+		if time.Since(lastProgress) > time.Second {
+			for _, m := range msgs {
+				_ = m.InProgress()
+			}
+			lastProgress = time.Now()
+		}
+		d := s.RetryMin << min(attempt-1, 20)
+		if d > s.RetryMax || d <= 0 {
+			d = s.RetryMax
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// bisect isolates the rows ClickHouse rejects: halves are inserted on their
+// own until a single row fails, which is reported invalid.
+func (s *Stage) bisect(ctx context.Context, rows []*post.Enriched) []error {
+	out := make([]error, len(rows))
+	var rec func(lo, hi int)
+	rec = func(lo, hi int) {
+		if lo >= hi || ctx.Err() != nil {
+			return
+		}
+		bad, err := s.W.Insert(ctx, rows[lo:hi])
+		if err == nil {
+			s.Inserted.Add(float64(hi - lo - len(bad)))
+			for _, b := range bad {
+				out[lo+b.Index] = fmt.Errorf("%w: encoding row for ClickHouse: %v", post.ErrInvalid, b.Err)
+			}
+			return
+		}
+		if !IsDataError(err) {
+			for i := lo; i < hi; i++ {
+				out[i] = err // transient: retried by redelivery
+			}
+			return
+		}
+		if hi-lo == 1 {
+			out[lo] = fmt.Errorf("%w: ClickHouse rejected the row: %v", post.ErrInvalid, err)
+			return
+		}
+		mid := (lo + hi) / 2
+		rec(lo, mid)
+		rec(mid, hi)
+	}
+	rec(0, len(rows))
+	for i := range out {
+		if out[i] == nil && ctx.Err() != nil {
+			out[i] = errors.Join(errors.New("inserting into ClickHouse"), ctx.Err())
+		}
+	}
+	return out
+}
