@@ -70,8 +70,17 @@ func newRoot() *cobra.Command {
 		replayCmd(g), genCmd(g), analyzeCmd(g), migrateCmd(g),
 		reportCmd(g), dlqCmd(g), healthCmd(),
 	)
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
 	return root
 }
+
+// commands are further top-level commands, each file adding its own in an
+// init function, so that commands for separate concerns live apart.
+var commands []func(*globals) *cobra.Command
+
+func addCommand(c func(*globals) *cobra.Command) { commands = append(commands, c) }
 
 func newLogger(c config.Log) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(c.Level)

@@ -1,0 +1,122 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/iwom/iwom/pipeline/bus"
+	"github.com/iwom/iwom/pipeline/config"
+	"github.com/iwom/iwom/pipeline/post"
+)
+
+func openBus(t *testing.T, maxDeliver int) *bus.Bus {
+	t.Helper()
+	cfg := config.Default().NATS
+	cfg.EmbeddedListen = ""
+	cfg.MaxDeliver = maxDeliver
+	cfg.AckWait = 2 * time.Second
+	b, err := bus.Open(context.Background(), cfg, t.TempDir(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// A message that keeps failing is retried, then dead-lettered after
+// max_deliver deliveries with the error, the stage and the original
+// payload; the others go through; a panic does not stop the runner.
+func TestRetryThenDeadLetter(t *testing.T) {
+	b := openBus(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; i < 20; i++ {
+		if _, err := b.Publish(ctx, bus.Out{Subject: bus.RawSubject("weibo"), Data: []byte(fmt.Sprintf("m%d", i)), MsgID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var attemptsBad atomic.Int64
+	var okSeen sync.Map // distinct messages processed well (a panicked batch is redelivered whole)
+	panicked := atomic.Bool{}
+	st := Func(func(_ context.Context, msgs []jetstream.Msg) []error {
+		errs := make([]error, len(msgs))
+		for i, m := range msgs {
+			switch string(m.Data()) {
+			case "m7":
+				attemptsBad.Add(1)
+				errs[i] = errors.New("downstream refused m7")
+			case "m9":
+				errs[i] = fmt.Errorf("%w: m9 is garbage", post.ErrInvalid)
+			case "m3":
+				if panicked.CompareAndSwap(false, true) {
+					panic("boom")
+				}
+				okSeen.Store(string(m.Data()), true)
+			default:
+				okSeen.Store(string(m.Data()), true)
+			}
+		}
+		return errs
+	})
+	r := &Runner{Name: "test", Stream: bus.StreamRaw, Subject: bus.RawPrefix + ">", Stage: st, Batch: 5, Wait: 100 * time.Millisecond, Bus: b, Log: zerolog.Nop()}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for r.Processed() < 20 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if r.Processed() != 20 {
+		t.Fatalf("processed %d of 20", r.Processed())
+	}
+	if attemptsBad.Load() != 3 {
+		t.Errorf("m7 attempted %d times, want max_deliver = 3", attemptsBad.Load())
+	}
+	var letters []jetstream.Msg
+	if err := b.ReadAll(context.Background(), bus.StreamDLQ, bus.DLQSubject("test"), func(m jetstream.Msg) error {
+		letters = append(letters, m)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(letters) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(letters))
+	}
+	got := map[string]string{}
+	for _, m := range letters {
+		got[string(m.Data())] = m.Headers().Get(bus.HdrDLQError)
+		if m.Headers().Get(bus.HdrDLQStage) != "test" || m.Headers().Get(bus.HdrDLQSubject) != "iwom.raw.weibo" {
+			t.Errorf("headers %v", m.Headers())
+		}
+	}
+	if !strings.Contains(got["m7"], "giving up after 3 deliveries") || !strings.Contains(got["m7"], "downstream refused") {
+		t.Errorf("m7 reason %q", got["m7"])
+	}
+	if !strings.Contains(got["m9"], "garbage") {
+		t.Errorf("m9 reason %q", got["m9"])
+	}
+	n := 0
+	okSeen.Range(func(any, any) bool { n++; return true })
+	if n != 18 {
+		t.Errorf("%d good messages processed, want 18", n)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	if d := backoff(1, time.Second, 10*time.Second); d != time.Second {
+		t.Error(d)
+	}
+	if d := backoff(10, time.Second, 10*time.Second); d != 10*time.Second {
+		t.Error(d)
+	}
+}
