@@ -66,6 +66,13 @@ type Sentiment struct {
 	Emotion string  `json:"emotion,omitempty"`
 }
 
+// BrandSentiment is the sentiment toward one brand within a post.
+type BrandSentiment struct {
+	Brand string  `json:"brand"`
+	Score float64 `json:"score"`
+	Label string  `json:"label"`
+}
+
 // Sentiment labels.
 const (
 	Positive = "positive"
@@ -77,17 +84,21 @@ const (
 // published on iwom.enriched.<platform> and stored in iwom.posts.
 type Enriched struct {
 	Post
-	NormText   string    `json:"norm_text"`
-	OwnText    string    `json:"own_text,omitempty"` // the author's own words, repost chain removed
-	Tokens     []string  `json:"tokens"`
-	Keywords   []string  `json:"keywords"`
-	Hashtags   []string  `json:"hashtags"`
-	Mentions   []string  `json:"mentions"`
-	Emoticons  []string  `json:"emoticons"`
-	URLs       []string  `json:"urls,omitempty"`
-	Brands     []string  `json:"brands"`
-	Sentiment  Sentiment `json:"sentiment"`
-	EnrichedAt time.Time `json:"enriched_at"`
+	NormText  string    `json:"norm_text"`
+	OwnText   string    `json:"own_text,omitempty"` // the author's own words, repost chain removed
+	Tokens    []string  `json:"tokens"`
+	Keywords  []string  `json:"keywords"`
+	Hashtags  []string  `json:"hashtags"`
+	Mentions  []string  `json:"mentions"`
+	Emoticons []string  `json:"emoticons"`
+	URLs      []string  `json:"urls,omitempty"`
+	Brands    []string  `json:"brands"`
+	Sentiment Sentiment `json:"sentiment"`
+	// BrandSentiment scores each matched brand on the clauses that name it
+	// ("可口可乐比百事好喝多了，百事太甜了": 可口可乐 positive, 百事
+	// negative); empty when the post names one brand or none.
+	BrandSentiment []BrandSentiment `json:"brand_sentiment,omitempty"`
+	EnrichedAt     time.Time        `json:"enriched_at"`
 }
 
 // Key is the post's identity across the pipeline: "<platform>:<id>". It is
