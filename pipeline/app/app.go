@@ -61,6 +61,7 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*App, er
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(bus.NewCollector(b))
 	return &App{Cfg: cfg, Log: log, Reg: reg, Metrics: metrics.NewStage(reg), Bus: b}, nil
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Dead-letter headers. The message body is the original payload, unchanged,
@@ -77,4 +79,79 @@ func (b *Bus) DeadLetter(ctx context.Context, d DeadLetter) error {
 	}
 	_, err := b.Publish(ctx, Out{Subject: DLQSubject(d.Stage), Data: payload, MsgID: id, Header: h})
 	return err
+}
+
+// GetDeadLetter reads one dead letter by its DLQ stream sequence.
+func (b *Bus) GetDeadLetter(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
+	s, err := b.JS.Stream(ctx, StreamDLQ)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", StreamDLQ, err)
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading dead letter %d: %w", seq, err)
+	}
+	return m, nil
+}
+
+// ReplayResult counts what ReplayDeadLetters did.
+type ReplayResult struct {
+	Replayed, Skipped int
+}
+
+// ReplayDeadLetters republishes the dead letters on subject (only the
+// sequences in seqs when given) to the subject each came from, and deletes
+// each from the DLQ once its stream stored it (when del). The republished
+// message gets a new Nats-Msg-Id ("replay:<dlq seq>") so that it is not
+// dropped as a duplicate of the original.
+func (b *Bus) ReplayDeadLetters(ctx context.Context, subject string, seqs []uint64, del bool) (ReplayResult, error) {
+	var res ReplayResult
+	want := map[uint64]bool{}
+	for _, s := range seqs {
+		want[s] = true
+	}
+	type letter struct {
+		seq     uint64
+		subject string
+		data    []byte
+	}
+	var letters []letter
+	err := b.ReadAll(ctx, StreamDLQ, subject, func(m jetstream.Msg) error {
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		if len(want) > 0 && !want[md.Sequence.Stream] {
+			return nil
+		}
+		if m.Headers().Get(HdrDLQTruncated) != "" {
+			res.Skipped++
+			return nil
+		}
+		letters = append(letters, letter{md.Sequence.Stream, m.Headers().Get(HdrDLQSubject), append([]byte(nil), m.Data()...)})
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	s, err := b.JS.Stream(ctx, StreamDLQ)
+	if err != nil {
+		return res, fmt.Errorf("opening %s: %w", StreamDLQ, err)
+	}
+	for _, l := range letters {
+		if l.subject == "" {
+			res.Skipped++
+			continue
+		}
+		if _, err := b.Publish(ctx, Out{Subject: l.subject, Data: l.data, MsgID: "replay:" + strconv.FormatUint(l.seq, 10)}); err != nil {
+			return res, fmt.Errorf("replaying dead letter %d: %w", l.seq, err)
+		}
+		res.Replayed++
+		if del {
+			if err := s.DeleteMsg(ctx, l.seq); err != nil {
+				return res, fmt.Errorf("deleting replayed dead letter %d: %w", l.seq, err)
+			}
+		}
+	}
+	return res, nil
 }
