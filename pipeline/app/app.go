@@ -116,7 +116,7 @@ func (a *App) ClickHouse() (driver.Conn, error) {
 func (a *App) runner(name, stream, subject string, st stage.Stage, batch int, wait time.Duration) *stage.Runner {
 	r := &stage.Runner{
 		Name: name, Stream: stream, Subject: subject, Stage: st,
-		Batch: batch, Wait: wait, Bus: a.Bus, Metrics: a.Metrics,
+		Batch: batch, Wait: wait, Bus: a.Bus, Metrics: a.Metrics, Grace: a.Cfg.ShutdownGrace,
 		Log:        a.Log.With().Str("stage", name).Logger(),
 		StatsEvery: a.Cfg.Log.StatsInterval,
 	}

@@ -78,10 +78,11 @@ func Open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logg
 			log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("reconnected to NATS")
 		}),
 	}
-	if cfg.User != "" {
-		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	authOpts, err := securityOptions(cfg)
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	opts = append(opts, authOpts...)
 	if cfg.URL == "" && b.probeRunning(opts) {
 		// An iwom process on this machine already runs the embedded server:
 		// share it rather than opening its store a second time.
@@ -111,6 +112,31 @@ func Open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logg
 		return nil, err
 	}
 	return b, nil
+}
+
+// securityOptions turns the auth and TLS settings into connection options.
+func securityOptions(cfg config.NATS) ([]nats.Option, error) {
+	var opts []nats.Option
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.NKeySeedFile != "" {
+		o, err := nats.NkeyOptionFromSeed(cfg.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading nats.nkey_seed_file: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if cfg.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(cfg.TLSCA))
+	}
+	if cfg.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
+	}
+	return opts, nil
 }
 
 // probeRunning reports whether something answers as a NATS server on the

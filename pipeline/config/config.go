@@ -19,14 +19,15 @@ import (
 
 // Config is the whole configuration. Field tags name the YAML keys.
 type Config struct {
-	DataDir    string     `mapstructure:"data_dir"`
-	Log        Log        `mapstructure:"log"`
-	NATS       NATS       `mapstructure:"nats"`
-	ClickHouse ClickHouse `mapstructure:"clickhouse"`
-	Limits     Limits     `mapstructure:"limits"`
-	Enrich     Enrich     `mapstructure:"enrich"`
-	Alerts     Alerts     `mapstructure:"alerts"`
-	Metrics    Metrics    `mapstructure:"metrics"`
+	DataDir       string        `mapstructure:"data_dir"`
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace"`
+	Log           Log           `mapstructure:"log"`
+	NATS          NATS          `mapstructure:"nats"`
+	ClickHouse    ClickHouse    `mapstructure:"clickhouse"`
+	Limits        Limits        `mapstructure:"limits"`
+	Enrich        Enrich        `mapstructure:"enrich"`
+	Alerts        Alerts        `mapstructure:"alerts"`
+	Metrics       Metrics       `mapstructure:"metrics"`
 }
 
 // Log configures zerolog.
@@ -41,6 +42,12 @@ type NATS struct {
 	URL             string        `mapstructure:"url"`
 	User            string        `mapstructure:"user"`
 	Password        string        `mapstructure:"password"`
+	PasswordFile    string        `mapstructure:"password_file"`
+	CredsFile       string        `mapstructure:"creds_file"`
+	NKeySeedFile    string        `mapstructure:"nkey_seed_file"`
+	TLSCA           string        `mapstructure:"tls_ca"`
+	TLSCert         string        `mapstructure:"tls_cert"`
+	TLSKey          string        `mapstructure:"tls_key"`
 	EmbeddedListen  string        `mapstructure:"embedded_listen"`
 	Storage         string        `mapstructure:"storage"`
 	Replicas        int           `mapstructure:"replicas"`
@@ -61,6 +68,10 @@ type ClickHouse struct {
 	Database      string        `mapstructure:"database"`
 	User          string        `mapstructure:"user"`
 	Password      string        `mapstructure:"password"`
+	PasswordFile  string        `mapstructure:"password_file"`
+	TLS           bool          `mapstructure:"tls"`
+	TLSCA         string        `mapstructure:"tls_ca"`
+	TLSSkipVerify bool          `mapstructure:"tls_skip_verify"`
 	BatchSize     int           `mapstructure:"batch_size"`
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	RetryMin      time.Duration `mapstructure:"retry_min"`
@@ -194,10 +205,46 @@ func decode(v *viper.Viper) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoding config: %w", err)
 	}
+	if err := c.readSecretFiles(); err != nil {
+		return nil, err
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// readSecretFiles loads passwords given as files.
+func (c *Config) readSecretFiles() error {
+	for _, f := range []struct {
+		key, path string
+		dst       *string
+	}{
+		{"nats.password_file", c.NATS.PasswordFile, &c.NATS.Password},
+		{"clickhouse.password_file", c.ClickHouse.PasswordFile, &c.ClickHouse.Password},
+	} {
+		if f.path == "" {
+			continue
+		}
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			return bad(f.key, "reading %s: %v", f.path, err)
+		}
+		*f.dst = strings.TrimRight(string(data), "\r\n")
+	}
+	return nil
+}
+
+// Secrets are the configured secret values, for checks that they never
+// reach logs or output.
+func (c *Config) Secrets() []string {
+	var out []string
+	for _, s := range []string{c.NATS.Password, c.ClickHouse.Password} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Default is the embedded configuration.
@@ -220,6 +267,15 @@ func bad(key, format string, args ...any) error {
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return bad("data_dir", "must not be empty")
+	}
+	if c.ShutdownGrace <= 0 {
+		return bad("shutdown_grace", "must be positive")
+	}
+	if (c.NATS.TLSCert == "") != (c.NATS.TLSKey == "") {
+		return bad("nats.tls_cert", "tls_cert and tls_key go together")
+	}
+	if c.NATS.CredsFile != "" && c.NATS.NKeySeedFile != "" {
+		return bad("nats.creds_file", "set creds_file or nkey_seed_file, not both")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -17,6 +17,15 @@ import (
 	"time"
 )
 
+// Users besides default, for tests of authentication, secret handling and
+// read-only access.
+const (
+	SecretUser       = "iwom_secret"
+	SecretPassword   = "ch-Secr3t-pw-9f2c"
+	ReadOnlyUser     = "iwom_reader"
+	ReadOnlyPassword = "ro-Secr3t-pw-41aa"
+)
+
 // Server is a running (or stopped) private ClickHouse.
 type Server struct {
 	Dir      string
@@ -100,6 +109,8 @@ func (s *Server) writeConfig() error {
   <profiles><default><max_memory_usage>4000000000</max_memory_usage></default><readonly><readonly>1</readonly></readonly></profiles>
   <users>
     <default><password></password><networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota></default>
+    <` + SecretUser + `><password>` + SecretPassword + `</password><networks><ip>::/0</ip></networks><profile>default</profile><quota>default</quota></` + SecretUser + `>
+    <` + ReadOnlyUser + `><password>` + ReadOnlyPassword + `</password><networks><ip>::/0</ip></networks><profile>readonly</profile><quota>default</quota></` + ReadOnlyUser + `>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
