@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/pprof"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,10 +50,13 @@ type Runner struct {
 	Wait          time.Duration // longest wait for a pull to fill
 	MaxAckPending int           // 0: 4 × Batch
 	Grace         time.Duration // time to finish an in-flight batch after ctx ends
-	Bus           *bus.Bus
-	Metrics       *metrics.Stage
-	Log           zerolog.Logger
-	StatsEvery    time.Duration
+	// Parallel pull loops on the consumer (default 2), so that one batch is
+	// processed while another waits for its output to be acknowledged.
+	Parallel   int
+	Bus        *bus.Bus
+	Metrics    *metrics.Stage
+	Log        zerolog.Logger
+	StatsEvery time.Duration
 
 	processed atomic.Int64
 	bound     atomic.Bool
@@ -97,10 +102,35 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer r.bound.Store(false)
 
 	stats := newStatsLogger(r.Log, r.StatsEvery)
+	n := r.Parallel
+	if n <= 0 {
+		n = 2
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(first bool) {
+			defer wg.Done()
+			var st *statsLogger
+			if first {
+				st = stats
+			}
+			r.loop(ctx, cons, st)
+		}(i == 0)
+	}
+	wg.Wait()
+	stats.final(r.processed.Load())
+	return nil
+}
+
+// loop pulls and handles batches until ctx ends. Only one loop logs stats.
+func (r *Runner) loop(ctx context.Context, cons jetstream.Consumer, stats *statsLogger) {
 	maxDeliver := uint64(r.Bus.Config().MaxDeliver)
 	failures := 0
 	for ctx.Err() == nil {
-		stats.maybeLog(r.processed.Load())
+		if stats != nil {
+			stats.maybeLog(r.processed.Load())
+		}
 		msgs, err := fetch(cons, r.Batch, r.Wait)
 		if err != nil && len(msgs) == 0 {
 			if ctx.Err() != nil {
@@ -117,10 +147,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		if len(msgs) == 0 {
 			continue
 		}
-		r.handle(ctx, msgs, maxDeliver)
+		// The stage label lets a CPU profile attribute time per stage.
+		pprof.Do(ctx, pprof.Labels("stage", r.Name), func(ctx context.Context) {
+			r.handle(ctx, msgs, maxDeliver)
+		})
 	}
-	stats.final(r.processed.Load())
-	return nil
 }
 
 func fetch(cons jetstream.Consumer, n int, wait time.Duration) ([]jetstream.Msg, error) {

@@ -79,8 +79,10 @@ func TestRetryThenDeadLetter(t *testing.T) {
 	if r.Processed() != 20 {
 		t.Fatalf("processed %d of 20", r.Processed())
 	}
-	if attemptsBad.Load() != 3 {
-		t.Errorf("m7 attempted %d times, want max_deliver = 3", attemptsBad.Load())
+	// Three deliveries; one of them may have been lost to the panicking
+	// batch, which fails every message of it before m7 is looked at.
+	if a := attemptsBad.Load(); a < 2 || a > 3 {
+		t.Errorf("m7 attempted %d times, want max_deliver = 3 deliveries", a)
 	}
 	var letters []jetstream.Msg
 	if err := b.ReadAll(context.Background(), bus.StreamDLQ, bus.DLQSubject("test"), func(m jetstream.Msg) error {
