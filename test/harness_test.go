@@ -48,7 +48,14 @@ func run(m *testing.M) int {
 	}
 	defer ch.Stop()
 	fmt.Fprintf(os.Stderr, "ClickHouse (%s) at %s, data in %s\n", ch.Bin, ch.Addr(), dir)
-	return m.Run()
+	code := m.Run()
+	if r := chaosReport(); r != "" {
+		fmt.Fprintf(os.Stderr, "\nFault matrix:\n%s", r)
+		if p := os.Getenv("IWOM_CHAOS_REPORT"); p != "" {
+			_ = os.WriteFile(p, []byte(r), 0o644)
+		}
+	}
+	return code
 }
 
 // env is one test's pipeline: its own NATS data dir and ClickHouse database.

@@ -2,11 +2,17 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// ErrNotStored wraps every publish failure: JetStream did not confirm it
+// stored the message (stream full, server restarting, timeout). The message
+// itself is fine; stages hold it and retry instead of dead-lettering it.
+var ErrNotStored = errors.New("not stored by JetStream")
 
 // Out is one message to publish.
 type Out struct {
@@ -37,7 +43,7 @@ type PubResult struct {
 func (b *Bus) Publish(ctx context.Context, o Out) (*jetstream.PubAck, error) {
 	ack, err := b.JS.PublishMsg(ctx, o.msg())
 	if err != nil {
-		return nil, fmt.Errorf("publishing to %s: %w", o.Subject, err)
+		return nil, fmt.Errorf("publishing to %s: %w: %w", o.Subject, ErrNotStored, err)
 	}
 	return ack, nil
 }
@@ -51,7 +57,7 @@ func (b *Bus) PublishAll(ctx context.Context, outs []Out) []PubResult {
 	for i, o := range outs {
 		f, err := b.JS.PublishMsgAsync(o.msg())
 		if err != nil {
-			res[i].Err = fmt.Errorf("publishing to %s: %w", o.Subject, err)
+			res[i].Err = fmt.Errorf("publishing to %s: %w: %w", o.Subject, ErrNotStored, err)
 			continue
 		}
 		futs[i] = f
@@ -64,9 +70,9 @@ func (b *Bus) PublishAll(ctx context.Context, outs []Out) []PubResult {
 		case ack := <-f.Ok():
 			res[i].Ack = ack
 		case err := <-f.Err():
-			res[i].Err = fmt.Errorf("publishing to %s: %w", outs[i].Subject, err)
+			res[i].Err = fmt.Errorf("publishing to %s: %w: %w", outs[i].Subject, ErrNotStored, err)
 		case <-ctx.Done():
-			res[i].Err = fmt.Errorf("publishing to %s: %w", outs[i].Subject, ctx.Err())
+			res[i].Err = fmt.Errorf("publishing to %s: %w: %w", outs[i].Subject, ErrNotStored, ctx.Err())
 		}
 	}
 	return res

@@ -168,10 +168,12 @@ func (p *JetStreamPublisher) reapOldest(ctx context.Context) error {
 
 func (p *JetStreamPublisher) republish(ctx context.Context, msg *nats.Msg, cause error) error {
 	for attempt := 1; ; attempt++ {
-		if attempt == 1 || attempt%20 == 0 {
+		if attempt == 2 || attempt%20 == 0 {
 			p.Log.Warn().Err(cause).Int("attempt", attempt).Str("msg_id", msg.Header.Get(jetstream.MsgIDHeader)).Msg("publish not acknowledged; backing off and republishing")
 		}
-		if !sleepCtx(ctx, backoff(attempt)) {
+		// The first retry is immediate: the failure may be old news by the
+		// time this message is reaped (the stream had room again).
+		if attempt > 1 && !sleepCtx(ctx, backoff(attempt-1)) {
 			return fmt.Errorf("republishing %s: %w", msg.Header.Get(jetstream.MsgIDHeader), ctx.Err())
 		}
 		m := nats.NewMsg(msg.Subject)

@@ -181,6 +181,7 @@ func (r *Runner) handle(ctx context.Context, msgs []jetstream.Msg, maxDeliver ui
 		m.BatchSize.WithLabelValues(r.Name).Observe(float64(len(msgs)))
 	}
 	errs := r.safeProcess(pctx, msgs)
+	r.retryUnstored(pctx, msgs, errs)
 	for i, msg := range msgs {
 		err := errs[i]
 		if err == nil {
@@ -200,7 +201,7 @@ func (r *Runner) handle(ctx context.Context, msgs []jetstream.Msg, maxDeliver ui
 		if md != nil {
 			delivered, seq = md.NumDelivered, md.Sequence.Stream
 		}
-		if errors.Is(err, post.ErrInvalid) || delivered >= maxDeliver {
+		if errors.Is(err, post.ErrInvalid) || delivered >= maxDeliver && !errors.Is(err, bus.ErrNotStored) {
 			if !errors.Is(err, post.ErrInvalid) {
 				err = fmt.Errorf("giving up after %d deliveries: %w", delivered, err)
 			}
@@ -224,6 +225,41 @@ func (r *Runner) handle(ctx context.Context, msgs []jetstream.Msg, maxDeliver ui
 	}
 	if m != nil {
 		m.BatchSeconds.WithLabelValues(r.Name).Observe(time.Since(start).Seconds())
+	}
+}
+
+// retryUnstored re-processes, in place, the messages whose output
+// JetStream did not store (a full stream downstream, a server restart):
+// the messages are fine, so they are neither dead-lettered nor left to
+// count deliveries; they are kept in progress and retried with backoff
+// until stored or ctx ends (then they are nak'ed for redelivery).
+func (r *Runner) retryUnstored(ctx context.Context, msgs []jetstream.Msg, errs []error) {
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		var idx []int
+		for i, err := range errs {
+			if err != nil && errors.Is(err, bus.ErrNotStored) {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			return
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			r.Log.Warn().Err(errs[idx[0]]).Int("messages", len(idx)).Int("attempt", attempt).Msg("output not stored; holding the messages and retrying")
+		}
+		for _, i := range idx {
+			_ = msgs[i].InProgress()
+		}
+		if !sleep(ctx, backoff(attempt, 100*time.Millisecond, 5*time.Second)) {
+			return
+		}
+		sub := make([]jetstream.Msg, len(idx))
+		for j, i := range idx {
+			sub[j] = msgs[i]
+		}
+		for j, err := range r.safeProcess(ctx, sub) {
+			errs[idx[j]] = err
+		}
 	}
 }
 
