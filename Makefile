@@ -7,6 +7,11 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DEMO_DIR ?= .demo
 DEMO_COUNT ?= 20000
+# SOURCE=gen (default) generates posts in-process; SOURCE=weibo, weibo-mobile,
+# wechat-mp, wechat-push or http runs that platform connector against a
+# local fake platform serving the same generated posts.
+SOURCE ?= gen
+DEMO_SOURCE := $(if $(filter gen,$(SOURCE)),gen,fake:$(SOURCE))
 
 .PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo clickhouse bench clean
 
@@ -22,7 +27,7 @@ clickhouse: ## make sure a ClickHouse answers on localhost:9000 (installs and st
 demo: build clickhouse ## run the whole pipeline on a generated crisis, then print the per-brand table and the alerts
 	rm -rf $(DEMO_DIR)
 	IWOM_DATA_DIR=$(DEMO_DIR) $(BIN) migrate
-	IWOM_DATA_DIR=$(DEMO_DIR) IWOM_LOG_FORMAT=console $(BIN) run --source gen --count $(DEMO_COUNT) --seed 1 --scenario crisis --drain
+	IWOM_DATA_DIR=$(DEMO_DIR) IWOM_LOG_FORMAT=console $(BIN) run --source $(DEMO_SOURCE) --count $(DEMO_COUNT) --seed 1 --scenario crisis --drain
 	@echo
 	@echo "== Posts per brand and sentiment (SELECT … FROM iwom.posts) =="
 	@$(BIN) report summary

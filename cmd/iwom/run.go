@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
+	"github.com/iwom/iwom/pipeline/connectors/registry"
 	"github.com/iwom/iwom/pipeline/connectors/replay"
 	"github.com/iwom/iwom/pipeline/stage"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
@@ -26,14 +29,20 @@ type sourceFlags struct {
 }
 
 func (s *sourceFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.source, "source", "", "built-in source to run: gen, replay, or empty for none")
+	cmd.Flags().StringVar(&s.source, "source", "", "built-in source to run: gen, replay, fake:<kind> (a connector of that kind against a local fake platform serving generated posts: fake:weibo, fake:weibo-mobile, fake:wechat-mp, fake:wechat-push, fake:http), or empty for none")
 	cmd.Flags().StringVar(&s.file, "file", "", "JSONL file of posts (--source replay); - for stdin")
 	cmd.Flags().Float64Var(&s.rate, "rate", 0, "posts per second the source publishes (0: as fast as possible)")
 	s.gen.register(cmd)
 }
 
 // connector builds the chosen source, or nil.
-func (s *sourceFlags) connector(g *globals) (connectors.Connector, error) {
+func (s *sourceFlags) connector(g *globals, a *app.App) (connectors.Connector, error) {
+	if kind, ok := strings.CutPrefix(s.source, "fake:"); ok {
+		if !slices.Contains(registry.Kinds(), kind) {
+			return nil, fmt.Errorf("--source fake:%s: unknown connector kind (%s)", kind, strings.Join(registry.Kinds(), ", "))
+		}
+		return &fakeSource{kind: kind, gen: s.gen, g: g, a: a}, nil
+	}
 	switch s.source {
 	case "":
 		return nil, nil
@@ -72,11 +81,7 @@ processed and acknowledged everything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := sf.connector(g)
-			if err != nil {
-				return err
-			}
-			if drain && src == nil {
+			if drain && sf.source == "" {
 				return errors.New("--drain needs a finite --source")
 			}
 			a, err := app.Open(ctx, g.cfg, g.log)
@@ -84,6 +89,16 @@ processed and acknowledged everything.`,
 				return err
 			}
 			defer a.Close()
+			src, err := sf.connector(g, a)
+			if err != nil {
+				return err
+			}
+			var configured []connectors.Connector
+			if !drain {
+				if configured, err = configuredConnectors(g, a, nil, nil); err != nil {
+					return err
+				}
+			}
 			if a.Bus.Embedded() && a.Bus.ClientURL() != "" {
 				g.log.Info().Str("url", a.Bus.ClientURL()).Msg("embedded NATS server listening")
 			}
@@ -100,12 +115,15 @@ processed and acknowledged everything.`,
 			defer stopStages()
 			wait := startRunners(stageCtx, runners)
 			a.ServeMetrics(stageCtx)
+			connDone := make(chan error, 1)
+			go func() { connDone <- runConnectors(stageCtx, a, configured) }()
 
 			if src != nil {
 				pub := a.Publisher(src.Name())
 				if err := src.Run(ctx, pub); err != nil {
 					stopStages()
 					wait()
+					<-connDone
 					return fmt.Errorf("source %s: %w", src.Name(), err)
 				}
 				st := pub.Stats()
@@ -121,6 +139,7 @@ processed and acknowledged everything.`,
 				cancel()
 				stopStages()
 				wait()
+				<-connDone
 				if err != nil {
 					return fmt.Errorf("draining: %w", err)
 				}
@@ -130,7 +149,7 @@ processed and acknowledged everything.`,
 			<-ctx.Done()
 			stopStages()
 			wait()
-			return nil
+			return <-connDone
 		},
 	}
 	sf.register(cmd)

@@ -48,6 +48,7 @@ type App struct {
 	Enricher *enrich.Enricher
 
 	mu        sync.Mutex
+	checks    map[string]func() error
 	ch        driver.Conn
 	sinkStats *chsink.Metrics
 	runners   []*stage.Runner
@@ -191,12 +192,33 @@ func (a *App) Ready(ctx context.Context) error {
 			return fmt.Errorf("stage %s not consuming yet", r.Name)
 		}
 	}
+	a.mu.Lock()
+	checks := make(map[string]func() error, len(a.checks))
+	for k, v := range a.checks {
+		checks[k] = v
+	}
+	a.mu.Unlock()
+	for name, check := range checks {
+		if err := check(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	if ch != nil {
 		if err := ch.Ping(ctx); err != nil {
 			return fmt.Errorf("ClickHouse: %w", err)
 		}
 	}
 	return nil
+}
+
+// AddReadiness adds a check to /readyz (e.g. a connector's Ready).
+func (a *App) AddReadiness(name string, check func() error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.checks == nil {
+		a.checks = map[string]func() error{}
+	}
+	a.checks[name] = check
 }
 
 // ServeMetrics serves /metrics, /healthz and /readyz when metrics.listen is

@@ -28,6 +28,10 @@ type Config struct {
 	Enrich        Enrich        `mapstructure:"enrich"`
 	Alerts        Alerts        `mapstructure:"alerts"`
 	Metrics       Metrics       `mapstructure:"metrics"`
+	// Connectors are the platform connector instances, one map per entry
+	// with kind and name; pipeline/connectors/registry decodes and checks
+	// them (see pipeline/connectors/README.md).
+	Connectors []map[string]any `mapstructure:"connectors"`
 }
 
 // Log configures zerolog.

@@ -1,0 +1,331 @@
+// Package registry builds connectors from the entries of the connectors:
+// list in the configuration, one per instance, each with a kind and a
+// name:
+//
+//	connectors:
+//	  - kind: wechat-push
+//	    name: mp-main
+//	    listen: 127.0.0.1:8081
+//	    token: ${WECHAT_TOKEN}
+//
+// Each kind's keys and defaults are the Config struct of its package
+// (weibo, weibomobile, wechatpush, wechatmp, httpingest).
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/iwom/iwom/pipeline/bus"
+	"github.com/iwom/iwom/pipeline/connectors"
+	"github.com/iwom/iwom/pipeline/connectors/httpingest"
+	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/wechatmp"
+	"github.com/iwom/iwom/pipeline/connectors/wechatpush"
+	"github.com/iwom/iwom/pipeline/connectors/weibo"
+	"github.com/iwom/iwom/pipeline/connectors/weibomobile"
+	"github.com/iwom/iwom/pipeline/post"
+)
+
+// Entry is one item of the connectors: list as decoded from YAML.
+type Entry map[string]any
+
+// Deps is what connectors need from the process.
+type Deps struct {
+	Bus      *bus.Bus              // cursors go to its KV bucket iwom_connector_state
+	Reg      prometheus.Registerer // connector metrics; nil: a private registry
+	Log      zerolog.Logger
+	Limits   post.Limits
+	Keywords []string         // watch-list search terms, for search_watchlist
+	Now      func() time.Time // nil: time.Now
+	// Store replaces the KV cursor store (tests); nil uses Bus.
+	Store kit.Store
+}
+
+// Readier is implemented by every connector built here: nil when it is
+// running and healthy, else why not.
+type Readier interface{ Ready() error }
+
+// Kinds.
+const (
+	KindWeibo       = "weibo"
+	KindWeiboMobile = "weibo-mobile"
+	KindWechatPush  = "wechat-push"
+	KindWechatMP    = "wechat-mp"
+	KindHTTP        = "http"
+)
+
+// Kinds lists the supported kinds.
+func Kinds() []string {
+	return []string{KindWeibo, KindWeiboMobile, KindWechatPush, KindWechatMP, KindHTTP}
+}
+
+// Build builds the connector of one entry. Errors name the entry and the
+// key: "connector (mp-main): timestamp_window: …" (BuildAll adds the
+// position).
+func Build(e Entry, deps Deps) (connectors.Connector, error) {
+	return build("connector", e, deps)
+}
+
+// BuildAll builds every entry, checking that names are unique. Errors
+// name the entry by position: "connectors[2] (mp-main): timestamp_window: …".
+func BuildAll(entries []Entry, deps Deps) ([]connectors.Connector, error) {
+	names := map[string]int{}
+	out := make([]connectors.Connector, 0, len(entries))
+	for i, e := range entries {
+		label := fmt.Sprintf("connectors[%d]", i)
+		c, err := build(label, e, deps)
+		if err != nil {
+			return nil, err
+		}
+		if j, dup := names[c.Name()]; dup {
+			return nil, fmt.Errorf("%s (%s): name: already used by connectors[%d]", label, c.Name(), j)
+		}
+		names[c.Name()] = i
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Entries converts the connectors: value as viper or a YAML decoder gives
+// it (a list of maps) into entries.
+func Entries(v any) ([]Entry, error) {
+	var list []any
+	switch l := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		list = l
+	case []map[string]any:
+		for _, m := range l {
+			list = append(list, m)
+		}
+	case []Entry:
+		return l, nil
+	default:
+		return nil, fmt.Errorf("connectors: must be a list, not %T", v)
+	}
+	out := make([]Entry, len(list))
+	for i, it := range list {
+		m, err := stringMap(it)
+		if err != nil {
+			return nil, fmt.Errorf("connectors[%d]: %v", i, err)
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+func stringMap(v any) (Entry, error) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, nil
+	case Entry:
+		return m, nil
+	case map[any]any:
+		out := Entry{}
+		for k, v := range m {
+			out[fmt.Sprint(k)] = v
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("must be a map of keys, not %T", v)
+}
+
+func build(label string, e Entry, deps Deps) (connectors.Connector, error) {
+	kind, _ := e["kind"].(string)
+	name, _ := e["name"].(string)
+	if name != "" {
+		label += " (" + name + ")"
+	}
+	fail := func(err error) error { return fmt.Errorf("%s: %w", label, err) }
+	switch {
+	case kind == "":
+		return nil, fail(fmt.Errorf("kind: missing (one of %s)", strings.Join(Kinds(), ", ")))
+	case name == "":
+		return nil, fail(errors.New("name: missing"))
+	case !post.ValidToken(name):
+		return nil, fail(fmt.Errorf("name: %q must be lower-case letters, digits, - or _ (it names the DLQ subject iwom.dlq.<name>)", name))
+	}
+	env := kit.Env{Store: deps.Store, Metrics: kit.NewMetrics(deps.Reg), Log: deps.Log, Now: deps.Now, Limits: deps.Limits}
+	if env.Store == nil && deps.Bus != nil {
+		nc := deps.Bus.Config()
+		env.Store = kit.NewKVStore(deps.Bus.JS, nc.Storage == "memory", nc.Replicas)
+	}
+	if env.Store == nil {
+		return nil, fail(errors.New("no NATS bus to keep cursors in (Deps.Bus)"))
+	}
+	var c connectors.Connector
+	var err error
+	switch kind {
+	case KindWeibo:
+		cfg := weibo.DefaultConfig()
+		if err = decode(e, &cfg); err == nil {
+			if cfg.SearchWatch {
+				cfg.Search = appendNew(cfg.Search, deps.Keywords)
+			}
+			c, err = weibo.New(cfg, env)
+		}
+	case KindWeiboMobile:
+		cfg := weibomobile.DefaultConfig()
+		if err = decode(e, &cfg); err == nil {
+			if cfg.SearchWatch {
+				cfg.Search = appendNew(cfg.Search, deps.Keywords)
+			}
+			c, err = weibomobile.New(cfg, env)
+		}
+	case KindWechatPush:
+		cfg := wechatpush.DefaultConfig()
+		if err = decode(e, &cfg); err == nil {
+			c, err = wechatpush.New(cfg, env)
+		}
+	case KindWechatMP:
+		cfg := wechatmp.DefaultConfig()
+		if err = decode(e, &cfg); err == nil {
+			c, err = wechatmp.New(cfg, env)
+		}
+	case KindHTTP:
+		cfg := httpingest.DefaultConfig()
+		if err = decode(e, &cfg); err == nil {
+			c, err = httpingest.New(cfg, env)
+		}
+	default:
+		return nil, fail(fmt.Errorf("kind: unknown %q (one of %s)", kind, strings.Join(Kinds(), ", ")))
+	}
+	if err != nil {
+		return nil, fail(err)
+	}
+	return c, nil
+}
+
+// decode fills cfg (holding its defaults) from the entry's keys other than
+// kind. Unknown keys are errors, so that a typo is not silently ignored;
+// durations need a unit ("5m"), except 0.
+func decode(e Entry, cfg any) error {
+	in := make(map[string]any, len(e))
+	for k, v := range e {
+		if k != "kind" {
+			in[strings.ToLower(k)] = v
+		}
+	}
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result:           cfg,
+		Metadata:         &md,
+		WeaklyTypedInput: true,
+		TagName:          "mapstructure",
+		DecodeHook:       durationHook,
+	})
+	if err != nil {
+		return fmt.Errorf("building config decoder: %w", err)
+	}
+	if err := dec.Decode(in); err != nil {
+		return keyError(err)
+	}
+	if len(md.Unused) > 0 {
+		sort.Strings(md.Unused)
+		return fmt.Errorf("%s: unknown key (known: %s)", md.Unused[0], strings.Join(knownKeys(cfg), ", "))
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// durationHook parses durations ("30s", "5m") and refuses a bare number
+// (300 would be 300ns), except 0.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.String:
+		d, err := time.ParseDuration(strings.TrimSpace(reflect.ValueOf(data).String()))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a duration like 30s or 5m", data)
+		}
+		return d, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if reflect.ValueOf(data).IsZero() {
+			return time.Duration(0), nil
+		}
+		return nil, fmt.Errorf("%v has no unit: write a duration like 30s or 5m", data)
+	}
+	return data, nil
+}
+
+// keyError turns mapstructure's errors into "key: problem".
+func keyError(err error) error {
+	var parts []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var de *mapstructure.DecodeError
+		if errors.As(err, &de) {
+			inner := de.Unwrap()
+			var nested *mapstructure.DecodeError
+			if errors.As(inner, &nested) {
+				walk(inner)
+				return
+			}
+			parts = append(parts, de.Name()+": "+inner.Error())
+			return
+		}
+		parts = append(parts, err.Error())
+	}
+	walk(err)
+	if len(parts) == 0 {
+		return err
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+func knownKeys(cfg any) []string {
+	keys := append([]string{"kind"}, fieldKeys(reflect.TypeOf(cfg).Elem())...)
+	sort.Strings(keys)
+	return keys
+}
+
+// fieldKeys are the mapstructure keys of a struct, with those of the
+// structs it embeds with ",squash".
+func fieldKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		switch k := f.Tag.Get("mapstructure"); {
+		case k == ",squash" && f.Type.Kind() == reflect.Struct:
+			keys = append(keys, fieldKeys(f.Type)...)
+		case k != "":
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func appendNew(list, more []string) []string {
+	seen := map[string]bool{}
+	for _, s := range list {
+		seen[s] = true
+	}
+	for _, s := range more {
+		if s = strings.TrimSpace(s); s != "" && !seen[s] {
+			seen[s] = true
+			list = append(list, s)
+		}
+	}
+	return list
+}
