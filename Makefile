@@ -13,7 +13,7 @@ DEMO_COUNT ?= 20000
 SOURCE ?= gen
 DEMO_SOURCE := $(if $(filter gen,$(SOURCE)),gen,fake:$(SOURCE))
 
-.PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo clickhouse bench clean
+.PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo clickhouse bench clean fuzz chaos
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,19 @@ test: vet fmt-check ## install/start what the tests need, then run every test wi
 	# the race detector makes training ~10x slower, so the sentiment targets
 	# and the model's reproducibility are checked in a normal build
 	$(GO) test -count=1 -run 'Train|HeldOut|Reproduc|Target' ./analyzers/sentiment/
-	$(GO) test -run '^$$' -bench . -benchtime=1x ./analyzers/... ./pipeline/... >/dev/null
+	$(GO) test -run '^$$' -bench . -benchtime=1x ./analyzers/... ./pipeline/... ./sinks/... >/dev/null
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+FUZZTIME ?= 5s
+fuzz: ## run every Go fuzz target (parsers meeting the outside world) for FUZZTIME each
+	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for t in $$(grep -h '^func Fuzz' $$f/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$f $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$f >/dev/null || exit 1; \
+	  done; \
+	done
+
+chaos: ## the fault matrix alone (also part of make test), printing the table of cases
+	$(GO) test -count=1 -run 'TestChaos' -v ./test/ 2>&1 | grep -E '^(---|ok|FAIL)|^\| '
 
 test-unit: ## unit tests only (no ClickHouse needed)
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test)

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func connect(t *testing.T, db string) driver.Conn {
+func connect(t testing.TB, db string) driver.Conn {
 	t.Helper()
 	cfg := config.Default().ClickHouse
 	cfg.Addr = server.Addr()
