@@ -40,7 +40,7 @@ test: vet fmt-check ## install/start what the tests need, then run every test wi
 	$(GO) test -race -shuffle=on -count=1 -timeout 40m ./...
 	# the race detector makes training ~10x slower, so the sentiment targets
 	# and the model's reproducibility are checked in a normal build
-	$(GO) test -count=1 -run 'Train|HeldOut|Reproduc|Target' ./analyzers/sentiment/
+	$(GO) test -count=1 -run 'Train|HeldOut|Reproduc|Target' ./analyzers/sentiment/ ./analyzers/enrich/
 	$(GO) test -run '^$$' -bench . -benchtime=1x ./analyzers/... ./pipeline/... ./sinks/... >/dev/null
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 

@@ -1,13 +1,18 @@
 // Package enrich composes the analyzers into the enrichment of one post:
-// normalise → structure → segment → brands → keywords → sentiment.
+// normalise (display text, then simplified script) → structure (hashtags,
+// mentions, emoticons, URLs, repost chain) → segment → brands (names and
+// boolean queries) → keywords → sentiment and emotion of the author's own
+// words → sentiment per brand.
 package enrich
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/extract"
@@ -16,6 +21,7 @@ import (
 	"github.com/iwom/iwom/analyzers/segment"
 	"github.com/iwom/iwom/analyzers/sentiment"
 	"github.com/iwom/iwom/configs"
+	"github.com/iwom/iwom/configs/dict"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
@@ -33,21 +39,30 @@ type Enricher struct {
 	TopK      int
 }
 
-// New builds an Enricher for a watch-list, loading the segmenter (with the
-// brand names and the network-vocabulary dictionary), the IDF table and the
-// sentiment model.
+// NewSegmenter loads the segmenter with gse's embedded dictionary, the
+// watch-list's names and the network vocabulary (configs/dict/slang.txt).
+func NewSegmenter(wl *brands.WatchList) (*segment.Segmenter, error) {
+	return segment.New(wl.DictEntries(), dict.Slang)
+}
+
+// New builds an Enricher for a watch-list, loading the segmenter, the
+// keyword IDF table and the sentiment model concurrently.
 func New(wl *brands.WatchList) (*Enricher, error) {
-	seg, err := segment.New(wl.DictEntries(), string(configs.SlangDict))
-	if err != nil {
-		return nil, err
+	var (
+		wg         sync.WaitGroup
+		seg        *segment.Segmenter
+		sm         *sentiment.Model
+		segErr, sE error
+	)
+	wg.Go(func() { seg, segErr = NewSegmenter(wl) })
+	wg.Go(func() { sm, sE = sentiment.Default() })
+	wg.Wait()
+	if err := errors.Join(segErr, sE); err != nil {
+		return nil, fmt.Errorf("loading analyzers: %w", err)
 	}
 	kw, err := keywords.NewDefault(seg.POS)
 	if err != nil {
 		return nil, fmt.Errorf("loading keyword extractor: %w", err)
-	}
-	sm, err := sentiment.Default()
-	if err != nil {
-		return nil, fmt.Errorf("loading sentiment model: %w", err)
 	}
 	return &Enricher{Seg: seg, Brands: wl, Keywords: kw, Sentiment: sm, TopK: 5}, nil
 }
@@ -71,32 +86,48 @@ func Default() (*Enricher, error) {
 	return defaultE, defaultErr
 }
 
-// Enrich derives the enriched record of p.
+// matchBufs recycles the token lists brands are matched on.
+var matchBufs = sync.Pool{New: func() any { s := make([]string, 0, 128); return &s }}
+
+// Enrich derives the enriched record of p. Text stays as written (for
+// display); NormText is the normalised, simplified-script form that
+// tokens, hashtags, brands, keywords and sentiment are taken from.
 func (e *Enricher) Enrich(p *post.Post, now time.Time) *post.Enriched {
 	out := &post.Enriched{Post: *p, EnrichedAt: now.UTC()}
-	norm := normalize.Text(p.Text)
-	st := extract.Parse(norm)
-	out.NormText = norm
+	text := normalize.Simplified(normalize.Text(p.Text))
+	st := extract.Parse(text)
+	out.NormText = text
 	out.OwnText = st.OwnText
 	out.Hashtags = nonNil(st.Hashtags)
 	out.Mentions = nonNil(st.Mentions)
 	out.Emoticons = nonNil(st.Emoticons)
 	out.URLs = st.URLs
-	out.Tokens = nonNil(e.Seg.Tokens(norm, st.Spans))
+	out.Tokens = nonNil(e.Seg.Tokens(text, st.Spans))
 
-	// Brands are matched on the tokens, and on the words inside hashtags and
-	// mentions (#西门子冰箱门#, @招商银行信用卡).
+	// Brands are matched on the tokens, with the words inside hashtags and
+	// mentions after each of them (#西门子冰箱门#, @招商银行信用卡) when
+	// they hold a brand name or Latin letters.
 	match := out.Tokens
+	var mp *[]string
 	if len(st.Hashtags)+len(st.Mentions) > 0 {
-		match = append([]string(nil), out.Tokens...)
-		for _, h := range st.Hashtags {
-			match = e.Seg.Words(match, h)
-		}
-		for _, m := range st.Mentions {
-			match = e.Seg.Words(match, m)
+		mp = matchBufs.Get().(*[]string)
+		match = (*mp)[:0]
+		for _, t := range out.Tokens {
+			match = append(match, t)
+			if len(t) > 2 && (t[0] == '#' || t[0] == '@') {
+				inner := strings.Trim(strings.TrimSuffix(strings.TrimSuffix(t, "#"), "[超话]"), "#@")
+				if e.Brands.NamesIn(inner) || hasLatin(inner) {
+					match = e.Seg.Words(match, inner)
+				}
+			}
 		}
 	}
-	out.Brands = nonNil(e.Brands.Match(match, norm))
+	out.Brands = nonNil(e.Brands.Match(match, text))
+	if mp != nil {
+		clear(match)
+		*mp = match[:0]
+		matchBufs.Put(mp)
+	}
 	out.Keywords = nonNil(e.Keywords.Extract(out.Tokens, e.TopK, e.Brands.IsName))
 
 	// Sentiment is judged on the author's own words: an empty repost
@@ -105,10 +136,64 @@ func (e *Enricher) Enrich(p *post.Post, now time.Time) *post.Enriched {
 	if strings.TrimSpace(st.OwnText) == "" {
 		out.Sentiment = post.Sentiment{Score: 0, Label: post.Neutral}
 	} else {
-		r := e.Sentiment.Score(e.Brands.Mask(st.OwnText))
+		r := e.scoreMasked(st.OwnText)
 		out.Sentiment = post.Sentiment{Score: clamp(r.Score), Label: r.Label, Emotion: r.Emotion}
 	}
+	if len(out.Brands) > 1 {
+		out.BrandSentiment = e.brandSentiment(st.OwnText, out.Brands, out.Sentiment)
+	}
 	return out
+}
+
+// Predict scores a bare text as Enrich scores a post: normalised,
+// simplified, the author's own words only (nothing for an empty repost),
+// brand names masked.
+func (e *Enricher) Predict(text string) sentiment.Prediction {
+	own := extract.OwnText(normalize.Simplified(normalize.Text(text)))
+	if strings.TrimSpace(own) == "" {
+		return sentiment.Prediction{Result: sentiment.Result{Label: post.Neutral}}
+	}
+	return e.predict(own)
+}
+
+// PredictText scores a labelled text as a whole, normalised, simplified and
+// with brand names masked, but without cutting a repost chain off: corpora
+// label the text they hold, and some hold only a quoted chain. It is what
+// `iwom eval sentiment` measures.
+func (e *Enricher) PredictText(text string) sentiment.Prediction {
+	return e.predict(normalize.Simplified(normalize.Text(text)))
+}
+
+func (e *Enricher) predict(text string) sentiment.Prediction {
+	masked := e.Brands.Mask(text)
+	if m, ok := e.Sentiment.(*sentiment.Model); ok {
+		return m.Predict(masked)
+	}
+	return sentiment.Prediction{Result: e.Sentiment.Score(masked), Features: 1}
+}
+
+// maskBufs recycles the buffers brand names are masked into.
+var maskBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// scoreMasked scores text with brand names masked. With the embedded
+// model (which keeps nothing of the text) the masked text lives in a
+// recycled buffer; any other Scorer gets its own copy.
+func (e *Enricher) scoreMasked(text string) sentiment.Result {
+	m, ok := e.Sentiment.(*sentiment.Model)
+	if !ok {
+		return e.Sentiment.Score(e.Brands.Mask(text))
+	}
+	if !e.Brands.NamesIn(text) {
+		return m.Score(text)
+	}
+	bp := maskBufs.Get().(*[]byte)
+	b := e.Brands.AppendMasked((*bp)[:0], text)
+	r := m.Score(unsafe.String(unsafe.SliceData(b), len(b)))
+	if cap(b) <= 1<<16 {
+		*bp = b[:0]
+		maskBufs.Put(bp)
+	}
+	return r
 }
 
 // Analyze enriches a bare text, for `iwom analyze`.
@@ -122,6 +207,15 @@ func clamp(x float64) float64 {
 		return 0
 	}
 	return math.Max(-1, math.Min(1, x))
+}
+
+func hasLatin(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c >= 'a' && c <= 'z' {
+			return true
+		}
+	}
+	return false
 }
 
 func nonNil(s []string) []string {

@@ -52,7 +52,8 @@ func Parse(text string) Result {
 		s := text[sp.Start:sp.End]
 		switch sp.Kind {
 		case Hashtag:
-			name := strings.TrimSpace(strings.TrimSuffix(strings.Trim(s, "#"), "[超话]"))
+			name := strings.TrimSpace(strings.TrimSuffix(strings.Trim(s, "#＃"), "[超话]"))
+			name = strings.TrimSpace(strings.TrimSuffix(name, "超话"))
 			if name != "" && !seenTag[name] {
 				seenTag[name] = true
 				r.Hashtags = append(r.Hashtags, name)
@@ -70,6 +71,13 @@ func Parse(text string) Result {
 		}
 	}
 	return r
+}
+
+// OwnText returns the author's own words of normalised text (see
+// SplitRepost).
+func OwnText(text string) string {
+	own, _ := SplitRepost(text)
+	return own
 }
 
 // SplitRepost splits text at the first "//@": the reposter's own words and
@@ -92,7 +100,7 @@ func Spans(text string) []Span {
 	for i := 0; i < len(text); {
 		c := text[i]
 		switch {
-		case c == '#':
+		case c == '#' || c == 0xEF && strings.HasPrefix(text[i:], "＃"):
 			if end := hashtagEnd(text, i); end > 0 {
 				spans = append(spans, Span{i, end, Hashtag})
 				i = end
@@ -123,17 +131,19 @@ func Spans(text string) []Span {
 	return spans
 }
 
-// hashtagEnd finds the closing # of a topic opened at i (at most 64 runes,
-// no line break, no nested #), returning the offset after it, or 0.
+// hashtagEnd finds the closing # (or full-width ＃) of a topic opened at i
+// (at most 64 runes, no line break, no nested #), returning the offset
+// after it, or 0.
 func hashtagEnd(s string, i int) int {
 	n := 0
-	for j := i + 1; j < len(s); {
+	_, open := utf8.DecodeRuneInString(s[i:])
+	for j := i + open; j < len(s); {
 		r, w := utf8.DecodeRuneInString(s[j:])
-		if r == '#' {
+		if r == '#' || r == '＃' {
 			if n == 0 {
 				return 0
 			}
-			return j + 1
+			return j + w
 		}
 		if r == '\n' || r == '@' && n == 0 || n >= 64 {
 			return 0

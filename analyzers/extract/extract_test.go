@@ -29,6 +29,17 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// Full-width ＃ (text that skipped normalisation) and super topics (超话).
+func TestHashtagForms(t *testing.T) {
+	r := Parse("＃西门子冰箱门＃ 又坏了 #小米[超话]# #华为超话#")
+	if want := []string{"西门子冰箱门", "小米", "华为"}; !reflect.DeepEqual(r.Hashtags, want) {
+		t.Errorf("hashtags = %q, want %q", r.Hashtags, want)
+	}
+	if len(r.Spans) != 3 || r.Spans[0].Kind != Hashtag {
+		t.Errorf("spans = %+v", r.Spans)
+	}
+}
+
 func TestEmptyRepost(t *testing.T) {
 	own, chain := SplitRepost("转发微博//@招商银行:新功能上线啦[鼓掌]")
 	if own != "" || !strings.HasPrefix(chain, "//@招商银行") {

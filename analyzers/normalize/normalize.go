@@ -1,5 +1,7 @@
 // Package normalize turns raw post text (plain or HTML, full-width, with
-// zero-width and control characters) into clean text for analysis.
+// zero-width and control characters) into clean text for display (Text),
+// and that into the simplified-script form used for matching, counting and
+// sentiment (Simplified).
 package normalize
 
 import (
@@ -9,7 +11,17 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/iwom/iwom/analyzers/t2s"
 )
+
+// Simplified converts normalised text (see Text) to simplified script with
+// OpenCC's tables (package t2s): 蘋果手機 → 苹果手机. Text that is already
+// simplified is returned as is, without allocating.
+func Simplified(s string) string { return t2s.String(s) }
+
+// Fold is Simplified(Text(s)): the form of raw text that analysis works on.
+func Fold(s string) string { return Simplified(Text(s)) }
 
 // Text normalises s: HTML tags removed and entities decoded (only when s
 // looks like HTML), <br> and block ends turned into spaces, Unicode NFKC
@@ -17,6 +29,13 @@ import (
 // characters dropped, white space folded to single spaces and trimmed.
 // Invalid UTF-8 bytes are dropped.
 func Text(s string) string {
+	if isClean(s) {
+		return s
+	}
+	return clean(s)
+}
+
+func clean(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
 	}
@@ -42,6 +61,46 @@ func Text(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// isClean reports whether Text would return s unchanged: valid UTF-8, no
+// HTML, NFKC already, single spaces only between words, no zero-width or
+// control characters. It lets most posts through without copying.
+func isClean(s string) bool {
+	prevSpace := true // no leading space
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == ' ':
+				if prevSpace {
+					return false
+				}
+				prevSpace = true
+			case c < ' ' || c == 0x7f, c == '<', c == '&':
+				return false
+			default:
+				prevSpace = false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || isZeroWidth(r) || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+		// CJK ideographs are stable under NFKC; anything else must have
+		// no decomposition and never combine with its neighbours.
+		if r < 0x4E00 || r > 0x9FFF {
+			p := norm.NFKC.PropertiesString(s[i:])
+			if p.Decomposition() != nil || !p.BoundaryBefore() || !p.BoundaryAfter() {
+				return false
+			}
+		}
+		prevSpace = false
+		i += n
+	}
+	return !prevSpace || len(s) == 0 // no trailing space
 }
 
 func isZeroWidth(r rune) bool {

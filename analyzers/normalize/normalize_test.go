@@ -25,6 +25,9 @@ func FuzzText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out := Text(s)
+		if isClean(s) && clean(s) != s {
+			t.Errorf("fast path kept %q, which normalises to %q", s, clean(s))
+		}
 		if Text(out) != out && !looksLikeHTML(out) {
 			t.Errorf("not idempotent: %q -> %q -> %q", s, out, Text(out))
 		}
@@ -36,5 +39,44 @@ func BenchmarkText(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		Text(s)
+	}
+}
+
+func TestCleanFastPath(t *testing.T) {
+	for _, s := range []string{"招商银行的服务太好了[赞] #招行# @小明 http://t.cn/abc", "", "a b", "天氣很好"} {
+		if !isClean(s) || Text(s) != s {
+			t.Errorf("%q should pass through unchanged", s)
+		}
+		if n := testing.AllocsPerRun(50, func() { Text(s) }); n != 0 {
+			t.Errorf("Text(%q) allocates %v times", s, n)
+		}
+	}
+	for _, s := range []string{" a", "a ", "a  b", "a\tb", "a&amp;b", "ＡＢ", "a\u200bb", "<b>x</b>", "bad\xff", "a\u3000b"} {
+		if isClean(s) {
+			t.Errorf("%q should not pass the fast path", s)
+		}
+	}
+}
+
+func TestSimplified(t *testing.T) {
+	for in, want := range map[string]string{
+		"蘋果手機很好用":    "苹果手机很好用",
+		"招商銀行的服務[贊]": "招商银行的服务[赞]",
+		"已经是简体":      "已经是简体",
+	} {
+		if got := Simplified(in); got != want {
+			t.Errorf("Simplified(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Fold("<p>蘋果　手機</p>"); got != "苹果 手机" {
+		t.Errorf("Fold = %q", got)
+	}
+}
+
+func BenchmarkFold(b *testing.B) {
+	s := "招商銀行的微信值機服務太方便了[贊] #招行# @小明 http://t.cn/abc"
+	b.ReportAllocs()
+	for b.Loop() {
+		Fold(s)
 	}
 }

@@ -31,7 +31,20 @@ const (
 	// 5 sadness, 6 anger. For polarity, optimism and gratitude are
 	// positive, surprise has none, the rest are negative.
 	Emotion7 LabelSet = "emotion7"
+	// Polarity3: 1 positive, 0 neutral, -1 negative (hand-labelled posts
+	// with a neutral class, for measuring neutral detection).
+	Polarity3 LabelSet = "polarity3"
 )
+
+// ParseLabelSet returns the label set named s ("binary", "emotion7",
+// "polarity3").
+func ParseLabelSet(s string) (LabelSet, error) {
+	switch ls := LabelSet(s); ls {
+	case Binary, Emotion7, Polarity3:
+		return ls, nil
+	}
+	return "", fmt.Errorf("unknown label set %q (want binary, emotion7 or polarity3)", s)
+}
 
 // Emotions are the names of the Emotion7 codes, in code order. They are the
 // values Result.Emotion takes.
@@ -56,6 +69,11 @@ func (ls LabelSet) Polarity(label int) int {
 			return 1
 		case 0, 1, 5, 6:
 			return -1
+		}
+	case Polarity3:
+		switch label {
+		case 1, -1:
+			return label
 		}
 	}
 	return 0

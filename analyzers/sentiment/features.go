@@ -32,7 +32,16 @@ import (
 //     emoticons ([微笑] [呵呵] [允悲] [笑cry] [doge] [围观] ...) only set the
 //     irony flag and feed the ironic group feature, whose polarity weight is
 //     kept ≤ 0;
-//   - emoji: one feature per emoji rune.
+//   - emoji: one feature per emoji rune;
+//   - sentiment words (network vocabulary such as yyds, 绝绝子, 拉胯, 避雷
+//     and evaluative words such as 好用, 及时, 难看, 低级; see slangPositive,
+//     slangNegative): a shared group feature per polarity, on top of the
+//     word's n-grams; a word right after a negator counts for the other
+//     side (不给力, 不靠谱, 不贵).
+//
+// Clauses (cut at ， 。 ！ ？ ； and their ASCII forms, … ~ and line breaks)
+// that ask for information (see infoQuestion) contribute no features: 请问
+// 在哪里可以买到？ states no opinion.
 //
 // Skipped entirely: URLs (http://, https://), @mentions, #hashtags# (topic
 // names carry no sentiment of the author), zero-width characters.
@@ -43,10 +52,12 @@ const (
 
 	// Reserved bucket indices for lexicon group features. Hashed features
 	// never land on them (see bucket).
-	idxEmoPositive = 0
-	idxEmoNegative = 1
-	idxEmoIronic   = 2
-	numReserved    = 8
+	idxEmoPositive   = 0
+	idxEmoNegative   = 1
+	idxEmoIronic     = 2
+	idxSlangPositive = 3
+	idxSlangNegative = 4
+	numReserved      = 8
 )
 
 // Salts separate the feature families in the hash space.
@@ -70,8 +81,12 @@ const (
 type featureFlags uint8
 
 const (
-	// flagIrony is set when the text contains an ironic emoticon or 呵呵.
+	// flagIrony is set when the text contains an ironic emoticon
+	// ([微笑], [呵呵], [doge], ...).
 	flagIrony featureFlags = 1 << iota
+	// flagHehe is set when the text contains the word 呵呵, which the
+	// 2010s Weibo data mostly uses kindly and today's mostly coldly.
+	flagHehe
 )
 
 // mix64 is the splitmix64 finaliser: a cheap, well-mixing 64-bit hash.
@@ -186,7 +201,7 @@ func (s *scanner) unit(c rune) {
 		return // cut runs of one character to three
 	}
 	if u1 == '呵' && c == '呵' {
-		s.flags |= flagIrony
+		s.flags |= flagHehe
 	}
 
 	// A negator directly followed by a word-forming character is no
@@ -279,8 +294,24 @@ func (s *scanner) emoticon(name string) {
 // occurrence of its feature.
 func appendFeatures(dst []uint32, text string, bits uint) ([]uint32, featureFlags) {
 	s := scanner{dst: dst, bits: bits}
+	// The clause being scanned: where it starts in text and in s.dst,
+	// whether it holds a rune of a question, whether its closing
+	// punctuation has been seen.
+	clauseByte, clauseFeat := 0, len(s.dst)
+	question, closing := false, false
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
+		if closing && !clauseEnd(r) && r != ' ' {
+			s.endClause(text[clauseByte:i], clauseFeat, question)
+			clauseByte, clauseFeat = i, len(s.dst)
+			question, closing = false, false
+		}
+		if clauseEnd(r) {
+			closing = true
+		}
+		if questionRune(r) {
+			question = true
+		}
 		switch r {
 		case '[':
 			if j := emoticonEnd(text, i); j > 0 {
@@ -305,6 +336,25 @@ func appendFeatures(dst []uint32, text string, bits uint) ([]uint32, featureFlag
 				i = urlEnd(text, i)
 				continue
 			}
+		case '.':
+			// "..." (what NFKC makes of …) reads as the ellipsis.
+			if i+1 < len(text) && text[i+1] == '.' {
+				for i < len(text) && text[i] == '.' {
+					i++
+				}
+				s.unit('…')
+				continue
+			}
+		}
+		if n, positive := slangAt(text, i, r); n > 0 {
+			if s.u1 == '不' || s.u1 == '没' || s.u1 == '别' || s.u1 == '无' {
+				positive = !positive
+			}
+			if positive {
+				s.dst = append(s.dst, idxSlangPositive)
+			} else {
+				s.dst = append(s.dst, idxSlangNegative)
+			}
 		}
 		i += size
 		c, cls := classify(r)
@@ -318,7 +368,24 @@ func appendFeatures(dst []uint32, text string, bits uint) ([]uint32, featureFlag
 			s.emit(saltEmoji ^ uint64(c))
 		}
 	}
+	s.endClause(text[clauseByte:], clauseFeat, question)
 	return s.dst, s.flags
+}
+
+// clauseEnd reports whether r closes a clause.
+func clauseEnd(r rune) bool {
+	switch r {
+	case '，', '。', '！', '？', '；', ',', '.', '!', '?', ';', '\n', '…', '~', '～':
+		return true
+	}
+	return false
+}
+
+// endClause drops the features of a clause that asks for information.
+func (s *scanner) endClause(clause string, from int, question bool) {
+	if question && infoQuestion(clause) {
+		s.dst = s.dst[:from]
+	}
 }
 
 // emoticonEnd returns the index of the ']' closing the emoticon that starts

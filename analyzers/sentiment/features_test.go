@@ -129,14 +129,17 @@ func TestEmoticons(t *testing.T) {
 	if a, b := features("[Good]"), features("[good]"); !slices.Equal(a, b) {
 		t.Error("emoticon names are not case-folded")
 	}
-	for _, text := range []string{"[微笑]", "[doge]", "[允悲]", "[笑cry]", "[呵呵]", "呵呵"} {
+	for _, text := range []string{"[微笑]", "[doge]", "[允悲]", "[笑cry]", "[呵呵]"} {
 		f, flags := appendFeatures(nil, text, testBits)
 		if flags&flagIrony == 0 {
 			t.Errorf("%s: irony flag not set", text)
 		}
-		if text[0] == '[' && !slices.Equal(f, []uint32{idxEmoIronic}) {
+		if !slices.Equal(f, []uint32{idxEmoIronic}) {
 			t.Errorf("%s: features %v, want only the ironic group", text, f)
 		}
+	}
+	if _, flags := appendFeatures(nil, "呵呵", testBits); flags != flagHehe {
+		t.Errorf("呵呵: flags %b, want only flagHehe", flags)
 	}
 	// Emoji are features of their own.
 	if len(features("😭")) != 1 {
@@ -149,5 +152,64 @@ func TestBucketAvoidsReserved(t *testing.T) {
 		if b := bucket(h<<(64-testBits), testBits); b < numReserved {
 			t.Fatalf("bucket(%x) = %d, a reserved index", h, b)
 		}
+	}
+}
+
+func TestSlang(t *testing.T) {
+	for text, want := range map[string]uint32{
+		"周杰伦yyds":    idxSlangPositive,
+		"YYDS":       idxSlangPositive,
+		"这个口红绝绝子":    idxSlangPositive,
+		"服务太拉胯了":     idxSlangNegative,
+		"大家避雷这家店":    idxSlangNegative,
+		"一点都不给力":     idxSlangNegative, // negated positive word
+		"这家店不靠谱":     idxSlangNegative,
+		"又被割韭菜了":     idxSlangNegative,
+		"必须给哥哥打CALL": idxSlangPositive,
+	} {
+		f, _ := appendFeatures(nil, text, testBits)
+		other := uint32(idxSlangPositive + idxSlangNegative - want)
+		if !slices.Contains(f, want) || slices.Contains(f, other) {
+			t.Errorf("%s: features lack group %d or hold group %d", text, want, other)
+		}
+	}
+	for _, text := range []string{"yydsx", "这家店很普通"} {
+		f, _ := appendFeatures(nil, text, testBits)
+		if slices.Contains(f, idxSlangPositive) || slices.Contains(f, idxSlangNegative) {
+			t.Errorf("%s: slang group found", text)
+		}
+	}
+}
+
+// Clauses asking for information contribute no features; complaints in
+// question form do.
+func TestQuestions(t *testing.T) {
+	for _, text := range []string{
+		"请问芯片在哪里可以买到？",
+		"有人用过这款显示器吗",
+		"有没有人知道保修期多久",
+		"多少钱？",
+		"新品什么时候上架",
+	} {
+		if f := features(text); len(f) != 0 {
+			t.Errorf("%s: %d features, want none", text, len(f))
+		}
+	}
+	for _, text := range []string{
+		"怎么还没到？",
+		"为什么又坏了？",
+		"凭什么不给退？",
+		"这也叫服务吗？",
+		"好用吗",
+		"到底在哪里买？？",
+	} {
+		if f := features(text); len(f) == 0 {
+			t.Errorf("%s: no features", text)
+		}
+	}
+	// Only the question clause is dropped.
+	a, b := features("太差了，请问在哪里投诉？"), features("太差了")
+	if !slices.Equal(a, b) {
+		t.Errorf("features %v, want those of the first clause %v", a, b)
 	}
 }

@@ -2,6 +2,7 @@ package sentiment
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // Model file format (gzip-compressed as a whole):
@@ -152,13 +154,18 @@ func (md *Metadata) validate() error {
 		{"emo_scale", float64(md.EmoScale)},
 		{"cue_step", float64(md.CueStep)},
 		{"evidence_floor", md.EvidenceFloor},
-		{"irony_damp", md.IronyDamp},
 		{"threshold", md.Threshold},
 		{"emotion_min_prob", md.EmotionMinProb},
 	} {
 		if math.IsNaN(v.v) || math.IsInf(v.v, 0) || v.v < 0 {
 			return fmt.Errorf("%s = %v", v.name, v.v)
 		}
+	}
+	if math.IsNaN(md.IronyDamp) || md.IronyDamp < -1 || md.IronyDamp > 1 {
+		return fmt.Errorf("irony_damp = %v", md.IronyDamp)
+	}
+	if math.IsNaN(md.HeheDamp) || md.HeheDamp < -1 || md.HeheDamp > 1 {
+		return fmt.Errorf("hehe_damp = %v", md.HeheDamp)
 	}
 	for _, v := range []struct {
 		name string
@@ -173,4 +180,19 @@ func (md *Metadata) validate() error {
 		}
 	}
 	return nil
+}
+
+// Equal reports whether two models have the same weights and metadata
+// (as `iwom train sentiment` checks a retrained model against the
+// embedded one).
+func (m *Model) Equal(o *Model) bool {
+	if m == nil || o == nil {
+		return m == o
+	}
+	a, errA := json.Marshal(m.meta)
+	b, errB := json.Marshal(o.meta)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		return false
+	}
+	return slices.Equal(m.w, o.w) && slices.Equal(m.cue, o.cue)
 }

@@ -68,8 +68,12 @@ type Metadata struct {
 	EvidenceScale float64 `json:"evidence_scale"`
 	EvidenceFloor float64 `json:"evidence_floor"`
 	// IronyDamp multiplies a positive logit when the text carries an
-	// ironic marker ([微笑], [呵呵], [doge], [允悲], 呵呵, ...).
+	// ironic emoticon ([微笑], [呵呵], [doge], [允悲], ...). Negative: the
+	// praise is read as sarcasm (呵呵，真是好服务[微笑] is negative).
 	IronyDamp float64 `json:"irony_damp"`
+	// HeheDamp multiplies a positive logit when the text says 呵呵 (and
+	// has no ironic emoticon).
+	HeheDamp float64 `json:"hehe_damp"`
 	// Slope calibrates the gated logit: Score = tanh(Slope·z/2) =
 	// 2·sigmoid(Slope·z) − 1. It is fitted on the development slice.
 	Slope float64 `json:"slope"`
@@ -153,6 +157,45 @@ func (m *Model) Score(text string) Result {
 	return r
 }
 
+// Prediction is the full output of the model for one text.
+type Prediction struct {
+	Result
+	// Features counts the feature occurrences of the text: 0 for a text
+	// without any (empty, or only URLs, @mentions and #hashtags#).
+	Features int `json:"features"`
+	// EmotionProbs are the probabilities of Emotions over all seven,
+	// whatever the label (Result.Emotion is restricted to the label's
+	// side and to probable ones).
+	EmotionProbs [7]float64 `json:"emotion_probs"`
+}
+
+// Predict returns Score's result with the emotion probabilities. It does
+// not allocate.
+func (m *Model) Predict(text string) Prediction {
+	p := m.predict(text)
+	out := Prediction{Result: Result{Score: p.score, Label: m.label(p.score)}, Features: p.features}
+	if out.Label != LabelNeutral {
+		if e, prob := p.emotion(out.Label); prob >= m.meta.EmotionMinProb {
+			out.Emotion = Emotions[e]
+		}
+	}
+	if p.features > 0 {
+		best, _ := p.emotion("")
+		var sum float64
+		for k := range p.emo {
+			out.EmotionProbs[k] = math.Exp(p.emo[k] - p.emo[best])
+			sum += out.EmotionProbs[k]
+		}
+		for k := range out.EmotionProbs {
+			out.EmotionProbs[k] /= sum
+		}
+	}
+	return out
+}
+
+// Threshold is the edge of the neutral band: |Score| below it is neutral.
+func (m *Model) Threshold() float64 { return m.meta.Threshold }
+
 func (m *Model) label(score float64) string {
 	switch {
 	case score >= m.meta.Threshold:
@@ -196,8 +239,12 @@ func (m *Model) predict(text string) prediction {
 	f := m.meta.EvidenceFloor
 	gate := f - (1-f)*math.Expm1(-p.evidence/m.meta.EvidenceScale)
 	p.z = float64(pol) * m.polScale * norm * gate
-	if flags&flagIrony != 0 && p.z > 0 {
+	switch {
+	case p.z <= 0:
+	case flags&flagIrony != 0:
 		p.z *= m.meta.IronyDamp
+	case flags&flagHehe != 0:
+		p.z *= m.meta.HeheDamp
 	}
 	p.score = math.Tanh(m.meta.Slope * p.z / 2)
 	for k := range emo {

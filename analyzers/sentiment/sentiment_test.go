@@ -76,6 +76,27 @@ var clearCases = []struct {
 	{"又被骗了，气死我了[怒骂]http://t.cn/A6xyz", LabelNegative},
 	{"质量一般，不值这个价", LabelNegative},
 	{"非常满意，下次还来", LabelPositive},
+	// Network vocabulary.
+	{"这个口红绝绝子，爱了", LabelPositive},
+	{"周杰伦yyds", LabelPositive},
+	{"服务太拉胯了，大家避雷", LabelNegative},
+	{"又被割韭菜了，纯纯智商税", LabelNegative},
+	{"一点都不给力", LabelNegative},
+}
+
+// Questions asking for information are neutral; complaining ones are not.
+func TestQuestionsScore(t *testing.T) {
+	m := mustDefault(t)
+	for _, text := range []string{"请问芯片在哪里可以买到？", "有人用过这款显示器吗", "新品什么时候上架", "多少钱？"} {
+		if r := m.Score(text); r.Label != LabelNeutral || r.Score != 0 {
+			t.Errorf("%s: got %+v, want exactly neutral 0", text, r)
+		}
+	}
+	for _, text := range []string{"快递怎么还没到？都一个星期了", "凭什么不给退款？", "为什么又坏了？"} {
+		if r := m.Score(text); r.Label != LabelNegative {
+			t.Errorf("%s: got %+v, want negative", text, r)
+		}
+	}
 }
 
 func TestClearCases(t *testing.T) {
@@ -131,6 +152,12 @@ func TestIrony(t *testing.T) {
 	} {
 		if r := m.Score(text); r.Label == LabelPositive || r.Score > 0.25 {
 			t.Errorf("%s: got %+v, want not positive", text, r)
+		}
+	}
+	// Praise with an ironic emoticon is sarcasm.
+	for _, text := range []string{"呵呵，真是好服务[微笑]", "真是谢谢你啊，让我等了三个小时[微笑]", "好棒棒哦，又坏了[doge]"} {
+		if r := m.Score(text); r.Label != LabelNegative {
+			t.Errorf("%s: got %+v, want negative", text, r)
 		}
 	}
 	// Without the marker the same words read positive.
@@ -255,6 +282,16 @@ func TestEvaluate(t *testing.T) {
 	r := Evaluate(m, rows, Binary)
 	if r.N != 4 || r.Accuracy != 1 || r.MacroF1 != 1 || r.Confusion["positive"]["positive"] != 2 {
 		t.Errorf("binary report: %+v", r)
+	}
+	// Copies of a text count once in the distinct figures.
+	r = Evaluate(m, []Example{{"服务很好", 1}, {"服务很好", 1}, {"服务很好", 1}, {"服务很好", 0}, {"不好吃", 1}}, Binary)
+	if r.N != 5 || r.Accuracy != 0.6 || r.DistinctN != 2 || r.DistinctAccuracy != 0.5 || r.DistinctPolarityAccuracy != 0.5 {
+		t.Errorf("binary report with copies: %+v", r)
+	}
+	// Polarity3: neutral is a class of its own.
+	r = Evaluate(m, []Example{{"服务很好", 1}, {"不好吃", -1}, {"我今天去了北京", 0}, {"垃圾产品，千万别买", 1}}, Polarity3)
+	if r.N != 4 || r.Accuracy != 0.75 || r.PolarityN != 3 || r.PerClass[LabelNeutral].Recall != 1 || r.Confusion["positive"]["negative"] != 1 {
+		t.Errorf("polarity3 report: %+v", r)
 	}
 	rows = []Example{
 		{"[泪][泪][泪]", 5}, {"感谢医护人员，辛苦了！", 4}, {"太可怕了，疫情又严重了", 0}, {"居然下雪了", 3},

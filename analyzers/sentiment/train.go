@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/iwom/iwom/analyzers/normalize"
 )
 
 // TrainOptions are the settings of Train. Zero fields take the values of
@@ -53,9 +55,11 @@ type TrainOptions struct {
 	EvidenceScale float64 `json:"evidence_scale"`
 	EvidenceFloor float64 `json:"evidence_floor"`
 
-	// Threshold, IronyDamp and EmotionMinProb are copied to Metadata.
+	// Threshold, IronyDamp, HeheDamp and EmotionMinProb are copied to
+	// Metadata.
 	Threshold      float64 `json:"threshold"`
 	IronyDamp      float64 `json:"irony_damp"`
+	HeheDamp       float64 `json:"hehe_damp"`
 	EmotionMinProb float64 `json:"emotion_min_prob"`
 
 	// Seed drives the shuffling of training rows.
@@ -85,7 +89,8 @@ func DefaultTrainOptions() TrainOptions {
 		EvidenceScale:       1,
 		EvidenceFloor:       0.1,
 		Threshold:           0.25,
-		IronyDamp:           0.05,
+		IronyDamp:           -0.3,
+		HeheDamp:            0.05,
 		EmotionMinProb:      0.25,
 		Seed:                1,
 	}
@@ -123,6 +128,7 @@ func (o *TrainOptions) fillDefaults() {
 	setFloat(&o.EvidenceFloor, d.EvidenceFloor)
 	setFloat(&o.Threshold, d.Threshold)
 	setFloat(&o.IronyDamp, d.IronyDamp)
+	setFloat(&o.HeheDamp, d.HeheDamp)
 	setFloat(&o.EmotionMinProb, d.EmotionMinProb)
 	if o.Seed == 0 {
 		o.Seed = d.Seed
@@ -272,11 +278,18 @@ func loadCorpora(dir string, bits uint, normPow float64) ([]*corpusData, error) 
 		wg.Go(func() {
 			d := &corpusData{c: c, feats: newSampleSet()}
 			d.train, d.heldOut, d.sha, errs[i] = loadSplit(dir, c.File)
+			// Splits are decided on the text as stored; the model then
+			// sees it as the enrich stage gives it: normalised (NFKC,
+			// HTML, white space) and in simplified script.
 			var buf []uint32
-			for _, r := range d.train {
-				buf, _ = appendFeatures(buf[:0], r.Text, bits)
-				d.feats.add(buf, normPow)
+			for k, r := range d.train {
 				d.dev = append(d.dev, isDev(r.Text))
+				d.train[k].Text = normalize.Fold(r.Text)
+				buf, _ = appendFeatures(buf[:0], d.train[k].Text, bits)
+				d.feats.add(buf, normPow)
+			}
+			for k, r := range d.heldOut {
+				d.heldOut[k].Text = normalize.Fold(r.Text)
 			}
 			data[i] = d
 		})
@@ -373,6 +386,8 @@ func constrainPolarity(w []float64) {
 	w[idxEmoPositive] = math.Max(w[idxEmoPositive], 0)
 	w[idxEmoNegative] = math.Min(w[idxEmoNegative], 0)
 	w[idxEmoIronic] = math.Min(w[idxEmoIronic], 0)
+	w[idxSlangPositive] = math.Max(w[idxSlangPositive], 0)
+	w[idxSlangNegative] = math.Min(w[idxSlangNegative], 0)
 }
 
 // trainPolarity averages the weights of o.Runs fits on different
@@ -587,6 +602,17 @@ func fitTemperature(zs [][7]float64, ys []int) float64 {
 	return t
 }
 
+// lexiconCue is the least cue weight of the lexicon group features.
+const lexiconCue = 1.5
+
+func lexiconGroup(i int) bool {
+	switch i {
+	case idxEmoPositive, idxEmoNegative, idxSlangPositive, idxSlangNegative:
+		return true
+	}
+	return false
+}
+
 // cueStep quantises cue weights: one unit of a stored byte is cueStep.
 const cueStep = 0.02
 
@@ -613,6 +639,7 @@ func newModel(pol []float64, emo []float32, cue []float64, o TrainOptions) *Mode
 		EvidenceScale:  o.EvidenceScale,
 		EvidenceFloor:  o.EvidenceFloor,
 		IronyDamp:      o.IronyDamp,
+		HeheDamp:       o.HeheDamp,
 		Slope:          1,
 		Threshold:      o.Threshold,
 		EmotionTemp:    1,
@@ -636,8 +663,13 @@ func newModel(pol []float64, emo []float32, cue []float64, o TrainOptions) *Mode
 			}
 		}
 		if cue != nil {
-			c := math.Max(0, math.Abs(cue[i])-o.CueThreshold) / cueStep
-			m.cue[i] = uint8(math.Min(255, math.Round(c)))
+			c := math.Max(0, math.Abs(cue[i])-o.CueThreshold)
+			if lexiconGroup(i) {
+				// The hand-written lexicons (emoticon and network
+				// vocabulary groups) are sentiment words by definition.
+				c = math.Max(c, lexiconCue)
+			}
+			m.cue[i] = uint8(math.Min(255, math.Round(c/cueStep)))
 		}
 	}
 	return m

@@ -34,6 +34,8 @@ func main() {
 	flag.IntVar(&o.EmotionEpochs, "emotion-epochs", o.EmotionEpochs, "emotion epochs")
 	flag.Float64Var(&o.EmotionLearningRate, "emotion-lr", o.EmotionLearningRate, "emotion AdaGrad learning rate")
 	flag.Uint64Var(&o.Seed, "seed", o.Seed, "shuffling seed")
+	flag.Float64Var(&o.IronyDamp, "irony", o.IronyDamp, "factor on a positive logit with an ironic marker (negative: sarcasm)")
+	flag.Float64Var(&o.Threshold, "threshold", o.Threshold, "neutral band")
 	verbose := flag.Bool("v", false, "log training progress")
 	flag.Parse()
 	if *verbose {

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iwom/iwom/analyzers/enrich"
+	"github.com/iwom/iwom/analyzers/keywords"
+	"github.com/iwom/iwom/analyzers/sentiment"
+	"github.com/iwom/iwom/pipeline/app"
+)
+
+// defaultSharedData is where the shared corpora are from the repository
+// root (see ../shared/README.md).
+const defaultSharedData = "../shared/data/sentiment"
+
+func init() {
+	addCommand(func(g *globals) *cobra.Command {
+		cmd := &cobra.Command{
+			Use:   "train",
+			Short: "Rebuild the shipped models from the shared corpora (sentiment, keywords)",
+		}
+		cmd.AddCommand(trainSentimentCmd(g), trainKeywordsCmd(g))
+		return cmd
+	})
+}
+
+func trainSentimentCmd(g *globals) *cobra.Command {
+	var data, out, format string
+	cmd := &cobra.Command{
+		Use:   "sentiment [--data DIR] [--out FILE]",
+		Short: "Train the sentiment and emotion model from the shared corpora; print its held-out scores",
+		Long: `Trains the polarity and 7-way emotion model exactly as the embedded one
+(analyzers/sentiment/model.bin.gz) was trained, from the four shared corpora in
+--data, and prints the scores on their fixed held-out splits (never trained on).
+With --out it writes the model file; it always says whether the result equals the
+embedded model. To replace the shipped model:
+
+  iwom train sentiment --data ../shared/data/sentiment --out analyzers/sentiment/model.bin.gz`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := sentiment.DefaultTrainOptions()
+			o.DataDir = data
+			o.Logf = func(f string, a ...any) { g.log.Info().Msgf(f, a...) }
+			m, rep, err := sentiment.Train(o)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if _, err := m.WriteTo(&buf); err != nil {
+				return err
+			}
+			emb, err := sentiment.Default()
+			if err != nil {
+				return err
+			}
+			same := m.Equal(emb)
+			if format == "json" {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(struct {
+					*sentiment.TrainReport
+					EqualsEmbedded bool `json:"equals_embedded"`
+				}{rep, same}); err != nil {
+					return err
+				}
+			} else {
+				printHeldOut(rep.HeldOut)
+				fmt.Printf("slope %.3f, emotion temperature %.3f, trained in %.1fs\n", rep.Slope, rep.EmotionTemp, rep.Seconds)
+				fmt.Printf("equals the embedded model: %v\n", same)
+			}
+			if out != "" {
+				if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+					return fmt.Errorf("writing model: %w", err)
+				}
+				fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", out, buf.Len())
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", defaultSharedData, "directory holding the shared corpora")
+	cmd.Flags().StringVar(&out, "out", "", "model file to write (default: only report)")
+	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	return cmd
+}
+
+func printHeldOut(h map[string]*sentiment.EvalReport) {
+	files := make([]string, 0, len(h))
+	for f := range h {
+		files = append(files, f)
+	}
+	slices.Sort(files)
+	fmt.Printf("%-28s %6s %9s %9s | %s\n", "held-out split", "n", "accuracy", "macro-F1", "polarity n, accuracy, macro-F1, neutral share")
+	for _, f := range files {
+		r := h[f]
+		fmt.Printf("%-28s %6d %9.4f %9.4f | %5d %.4f %.4f %.3f\n",
+			f, r.N, r.Accuracy, r.MacroF1, r.PolarityN, r.PolarityAccuracy, r.PolarityMacroF1, r.NeutralRate)
+	}
+}
+
+func trainKeywordsCmd(g *globals) *cobra.Command {
+	var data, out string
+	var minDF int
+	cmd := &cobra.Command{
+		Use:   "keywords [--data DIR] [--out FILE]",
+		Short: "Build the keyword IDF table (configs/dict/idf.txt) from the shared corpora",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
+			if err != nil {
+				return err
+			}
+			seg, err := enrich.NewSegmenter(wl)
+			if err != nil {
+				return err
+			}
+			b, err := enrich.BuildIDF(data, seg)
+			if err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return fmt.Errorf("writing IDF table: %w", err)
+			}
+			if err := b.WriteIDF(f, minDF, keywords.IDFWorthy); err != nil {
+				f.Close()
+				return fmt.Errorf("writing IDF table: %w", err)
+			}
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("writing IDF table: %w", err)
+			}
+			fmt.Fprintf(os.Stderr, "wrote %s from %d documents\n", out, b.Docs())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", defaultSharedData, "directory holding the shared corpora")
+	cmd.Flags().StringVar(&out, "out", "configs/dict/idf.txt", "IDF table to write")
+	cmd.Flags().IntVar(&minDF, "min-df", 2, "keep words found in at least this many documents (rarer ones get the rarest IDF)")
+	return cmd
+}
