@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/app"
@@ -70,24 +69,45 @@ type chaos struct {
 	t        *testing.T
 	natsDir  string
 	natsPort int
-	nats     *server.Server
+	nats     *natsProc
 	url      string
 	procs    map[string]*exec.Cmd
 	logs     map[string]*os.File
 	extra    []string
 }
 
-func startNATS(t *testing.T, dir string, port int) *server.Server {
+// natsProc is a NATS server in a process of its own (`iwom nats`): not in
+// the race-instrumented test binary, and killable like the real thing.
+type natsProc struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func startNATS(t *testing.T, dir string, port int) *natsProc {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true, MaxPayload: 4 << 20})
-	if err != nil {
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(iwomBinary(t), "nats", "--listen", addr, "--store", dir)
+	cmd.Env = append(os.Environ(), "IWOM_LOG_LEVEL=warn")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(20 * time.Second) {
-		t.Fatal("NATS not ready")
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return &natsProc{cmd: cmd, addr: addr}
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+	t.Fatal("NATS not ready")
+	return nil
+}
+
+// stop shuts the server down cleanly (SIGTERM) and waits.
+func (n *natsProc) stop() {
+	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	_, _ = n.cmd.Process.Wait()
 }
 
 func newChaos(t *testing.T, tweak func(*config.Config)) *chaos {
@@ -100,13 +120,13 @@ func newChaos(t *testing.T, tweak func(*config.Config)) *chaos {
 	c.natsPort = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	c.nats = startNATS(t, c.natsDir, c.natsPort)
-	c.url = c.nats.ClientURL()
+	c.url = "nats://" + c.nats.addr
 	t.Cleanup(func() {
 		for name := range c.procs {
 			c.kill(name)
 		}
 		if c.nats != nil {
-			c.nats.Shutdown()
+			c.nats.stop()
 		}
 	})
 	c.env = newEnv(t, func(cfg *config.Config) {
@@ -332,8 +352,7 @@ func TestChaosNATSRestart(t *testing.T) {
 	c.stages(true)
 	c.start("connector", "replay", "--file", path, "--rate", "1000")
 	time.Sleep(1500 * time.Millisecond)
-	c.nats.Shutdown()
-	c.nats.WaitForShutdown()
+	c.nats.stop()
 	time.Sleep(2 * time.Second)
 	c.nats = startNATS(t, c.natsDir, c.natsPort)
 	if err := c.wait("connector", 2*time.Minute); err != nil {
