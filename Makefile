@@ -24,7 +24,7 @@ build: ## build the iwom binary into bin/
 clickhouse: ## make sure a ClickHouse answers on localhost:9000 (installs and starts one when missing)
 	test/clickhouse.sh start
 
-demo: build clickhouse ## run the whole pipeline on a generated crisis, then print the per-brand table and the alerts
+demo: build clickhouse ## run the whole pipeline on a generated crisis, then print the per-brand table, the alerts and the crisis brand's volume, sentiment and keywords reports
 	rm -rf $(DEMO_DIR)
 	IWOM_DATA_DIR=$(DEMO_DIR) $(BIN) migrate
 	IWOM_DATA_DIR=$(DEMO_DIR) IWOM_LOG_FORMAT=console $(BIN) run --source $(DEMO_SOURCE) --count $(DEMO_COUNT) --seed 1 --scenario crisis --drain
@@ -34,6 +34,15 @@ demo: build clickhouse ## run the whole pipeline on a generated crisis, then pri
 	@echo
 	@echo "== Alerts that fired (iwom.alerts.>) =="
 	@IWOM_DATA_DIR=$(DEMO_DIR) $(BIN) alerts list
+	@echo
+	@echo "== siemens (the crisis brand): posts per hour and platform, from the rollups (iwom report volume) =="
+	@$(BIN) report volume --brand siemens --since 25h --interval hour
+	@echo
+	@echo "== siemens: sentiment toward the brand per hour (iwom report sentiment) =="
+	@$(BIN) report sentiment --brand siemens --since 25h --interval hour
+	@echo
+	@echo "== siemens: hot words of the last 6 hours against the 6 before, rising first (iwom report keywords) =="
+	@$(BIN) report keywords --brand siemens --since 6h --limit 15
 
 test: vet fmt-check ## install/start what the tests need, then run every test with the race detector
 	test/clickhouse.sh install

@@ -18,3 +18,8 @@ var BrandsYAML []byte
 //
 //go:embed dict/slang.txt
 var SlangDict []byte
+
+// AlertsYAML is the default alert rules file, configs/alerts.yaml.
+//
+//go:embed alerts.yaml
+var AlertsYAML []byte

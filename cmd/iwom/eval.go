@@ -22,7 +22,7 @@ func init() {
 			Use:   "eval",
 			Short: "Measure the analyzers on labelled data (sentiment, segment)",
 		}
-		cmd.AddCommand(evalSentimentCmd(g), evalSegmentCmd(g))
+		cmd.AddCommand(evalSentimentCmd(g), evalSegmentCmd(g), evalAlertsCmd(g))
 		return cmd
 	})
 }

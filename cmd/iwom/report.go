@@ -2,26 +2,132 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/iwom/iwom/pipeline/app"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
+	"github.com/iwom/iwom/sinks/clickhouse/bench"
+	"github.com/iwom/iwom/sinks/clickhouse/report"
 )
 
 func reportCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "report", Short: "Print IWOM reports queried from ClickHouse"}
-	var format string
-	var since time.Duration
-	summary := &cobra.Command{
-		Use:   "summary",
-		Short: "Posts per brand with positive / neutral / negative counts and net sentiment",
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Print IWOM reports queried from the ClickHouse rollups (volume, sov, sentiment, keywords, kols, top-posts, spikes)",
+		Long: `Named reports on the rollup tables: the same reports GET /v1/reports/<name>
+of "iwom serve" returns. Common flags: --brand (repeat or comma-separate; ids
+or names), --platform, --from/--to (RFC 3339, "2006-01-02 15:04" or a date,
+in --tz) or --since 24h|7d, --interval 5m|15m|hour|day, --tz (default UTC),
+--format table|json|csv.`,
+	}
+	for _, s := range report.Specs() {
+		cmd.AddCommand(namedReportCmd(g, s))
+	}
+	cmd.AddCommand(summaryCmd(g), checkCmd(g), rebuildCmd(g), reportBenchCmd(g))
+	return cmd
+}
+
+// namedReportCmd turns report s's parameters into flags; the values go to
+// the same parser as the API's query string.
+func namedReportCmd(g *globals, s *report.Spec) *cobra.Command {
+	var brands, platforms []string
+	str := map[string]*string{}
+	cmd := &cobra.Command{
+		Use:   s.Name,
+		Short: s.Summary,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := url.Values{}
+			if len(brands) > 0 {
+				v["brand"] = brands
+			}
+			if len(platforms) > 0 {
+				v["platform"] = platforms
+			}
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if p, ok := str[f.Name]; ok {
+					v.Set(f.Name, *p)
+				}
+			})
+			v.Set("format", *str["format"])
 			conn, err := chsink.Open(g.cfg.ClickHouse)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
+			if err != nil {
+				return err
+			}
+			e := &report.Engine{Conn: conn, DB: g.cfg.ClickHouse.Database, WatchList: wl}
+			res, err := e.Run(cmd.Context(), s.Name, v)
+			if err != nil {
+				if errors.Is(err, report.ErrBadParam) {
+					return fmt.Errorf("%w (see iwom report %s --help)", err, s.Name)
+				}
+				return err
+			}
+			return res.Write(os.Stdout, v.Get("format"))
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&brands, "brand", nil, "brand ids or names (repeat or comma-separate; default every brand)")
+	f.StringSliceVar(&platforms, "platform", nil, "platforms (weibo, wechat, …; default all)")
+	flags := [][2]string{
+		{"from", "start of the window (RFC 3339, \"2006-01-02 15:04\", a date in --tz, or Unix seconds)"},
+		{"to", "end of the window, exclusive (default now)"},
+		{"since", "window ending at --to: 24h, 90m, 7d (default 24h)"},
+		{"tz", "time zone of day/hour buckets and printed times (e.g. Asia/Shanghai)"},
+	}
+	if s.Series {
+		flags = append(flags, [2]string{"interval", "bucket width: 5m, 15m, hour or day (default " + s.DefaultInterval + ")"})
+	}
+	for _, x := range s.Extra {
+		switch x {
+		case "limit":
+			flags = append(flags, [2]string{"limit", fmt.Sprintf("rows per brand (default %d, at most %d)", s.DefaultLimit, s.MaxLimit)})
+		case "sort":
+			flags = append(flags, [2]string{"sort", "order: " + strings.Join(s.Sorts, ", ") + " (default " + s.DefaultSort + ")"})
+		case "label":
+			flags = append(flags, [2]string{"label", "only posts of this sentiment toward the brand: positive, neutral or negative"})
+		case "baseline":
+			flags = append(flags, [2]string{"baseline", "buckets whose mean is the baseline (default " + strconv.Itoa(report.DefaultSpikeBL) + ")"})
+		case "ratio":
+			flags = append(flags, [2]string{"ratio", "a bucket breaks out at this multiple of its baseline (default 3)"})
+		case "min":
+			flags = append(flags, [2]string{"min", "and with at least this many posts (default 20)"})
+		}
+	}
+	for _, fl := range flags {
+		str[fl[0]] = f.String(fl[0], "", fl[1])
+	}
+	str["format"] = f.String("format", "table", "table, json or csv")
+	return cmd
+}
+
+func openCH(g *globals) (driver.Conn, error) { return chsink.Open(g.cfg.ClickHouse) }
+
+// summaryCmd is the per-brand table `make demo` has printed since the start.
+func summaryCmd(g *globals) *cobra.Command {
+	var format string
+	var since time.Duration
+	cmd := &cobra.Command{
+		Use:   "summary",
+		Short: "Posts per brand with positive / neutral / negative counts and net sentiment (from iwom.posts)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, err := openCH(g)
 			if err != nil {
 				return err
 			}
@@ -47,8 +153,150 @@ func reportCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	summary.Flags().StringVar(&format, "format", "table", "table or json")
-	summary.Flags().DurationVar(&since, "since", 0, "only posts created in this last span (0: all)")
-	cmd.AddCommand(summary)
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	cmd.Flags().DurationVar(&since, "since", 0, "only posts created in this last span (0: all)")
+	return cmd
+}
+
+// window reads --from/--to (zero: unbounded).
+func window(from, to string) (time.Time, time.Time, error) {
+	var f, t time.Time
+	var err error
+	if from != "" {
+		if f, err = time.Parse(time.RFC3339, from); err != nil {
+			return f, t, fmt.Errorf("--from: %w", err)
+		}
+	}
+	if to != "" {
+		if t, err = time.Parse(time.RFC3339, to); err != nil {
+			return f, t, fmt.Errorf("--to: %w", err)
+		}
+	}
+	return f, t, nil
+}
+
+func checkCmd(g *globals) *cobra.Command {
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Compare every rollup with direct counts on iwom.posts; exit 1 on any difference",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, t, err := window(from, to)
+			if err != nil {
+				return err
+			}
+			conn, err := openCH(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			ms, err := chsink.CheckRollups(cmd.Context(), conn, g.cfg.ClickHouse.Database, f, t)
+			if err != nil {
+				return err
+			}
+			for i, m := range ms {
+				if i == 50 {
+					fmt.Printf("… and %d more\n", len(ms)-50)
+					break
+				}
+				fmt.Println(m)
+			}
+			if len(ms) > 0 {
+				fmt.Fprintf(os.Stderr, "%d rollup groups differ from iwom.posts (iwom report rebuild fixes them)\n", len(ms))
+				return exitCode(1)
+			}
+			fmt.Println("every rollup equals iwom.posts")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "first hour to check (RFC 3339; default all)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the hours to check (RFC 3339; default all)")
+	return cmd
+}
+
+func rebuildCmd(g *globals) *cobra.Command {
+	var from, to string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "rebuild",
+		Short: "Rebuild the rollups: the hours changed since their last build (default), --all, or --from/--to",
+		Long: `The sink keeps the rollups current as it inserts. rebuild catches up hours
+written by other means (a bulk load, an old database just migrated): by
+default every hour marked changed since its last build, with --all or
+--from/--to every hour holding posts in the window.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, t, err := window(from, to)
+			if err != nil {
+				return err
+			}
+			conn, err := openCH(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			b := chsink.NewBuilder(conn, g.cfg.ClickHouse.Database)
+			start := time.Now()
+			var n int
+			if all || from != "" || to != "" {
+				if t.IsZero() {
+					t = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+				}
+				n, err = b.RebuildRange(cmd.Context(), f, t)
+			} else {
+				n, _, err = b.Sweep(cmd.Context(), 0)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Printf("rebuilt %d hours in %s\n", n, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "rebuild every hour that holds posts")
+	cmd.Flags().StringVar(&from, "from", "", "rebuild the hours from (RFC 3339)")
+	cmd.Flags().StringVar(&to, "to", "", "rebuild the hours before (RFC 3339)")
+	return cmd
+}
+
+func reportBenchCmd(g *globals) *cobra.Command {
+	var o bench.Options
+	var load bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load generated posts into a scratch database and time every report from the rollups against the same query on iwom.posts",
+		Long: `Loads --posts generated, enriched posts over --days straight into database
+--db (with the sink's Writer, in time order, not through NATS), builds the
+rollups, then times each report over a --window window ending at the
+newest post: from the rollups (the report code), and the same question
+asked of iwom.posts directly. --load=false reuses what --db holds. The
+database is dropped at the end unless --keep.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, err := openCH(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			o.Load = load
+			o.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+			res, err := bench.Run(cmd.Context(), conn, o)
+			if err != nil {
+				return err
+			}
+			return res.Write(os.Stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DB, "db", "iwom_bench", "scratch database (created, and dropped unless --keep)")
+	f.IntVar(&o.Posts, "posts", 1_000_000, "posts to load")
+	f.IntVar(&o.Days, "days", 30, "days the posts span")
+	f.DurationVar(&o.Window, "window", 7*24*time.Hour, "report window (ends at the newest post)")
+	f.IntVar(&o.Runs, "runs", 5, "timed runs per report (the median is reported)")
+	f.IntVar(&o.RawRuns, "raw-runs", 3, "timed runs per query on iwom.posts")
+	f.BoolVar(&load, "load", true, "load the posts (false: measure what --db holds)")
+	f.BoolVar(&o.Keep, "keep", false, "keep the database")
+	f.Uint64Var(&o.Seed, "seed", 1, "generator seed")
 	return cmd
 }

@@ -166,11 +166,27 @@ func (a *App) SinkRunner() (*stage.Runner, error) {
 	return r, nil
 }
 
-// AlertsRunner builds the alert stage.
+// AlertsRunner builds the alert engine stage: one engine for every brand
+// on the enriched stream, its state in KV (alerts.state_bucket), alerts
+// also written to ClickHouse when alerts.clickhouse is on. (`iwom alerts
+// run` can split brands among replicas instead: alerts.Service.)
 func (a *App) AlertsRunner() *stage.Runner {
-	st := &alerts.Stage{Engine: alerts.NewEngine(a.Cfg.Alerts.NegativeSpike), Bus: a.Bus, Log: a.Log.With().Str("stage", DurableAlerts).Logger()}
+	log := a.Log.With().Str("stage", DurableAlerts).Logger()
+	m := alerts.NewMetrics(a.Reg)
+	var archive *alerts.Archive
+	if a.Cfg.Alerts.ClickHouse {
+		if conn, err := a.ClickHouse(); err != nil {
+			log.Error().Err(err).Msg("opening ClickHouse for alerts; they are only published on NATS")
+		} else {
+			archive = alerts.NewArchive(conn, a.Cfg.ClickHouse.Database, m)
+		}
+	}
+	st := alerts.NewSingleStage(a.Bus, a.Cfg.Alerts, archive, m, log)
 	n := a.Cfg.NATS
-	return a.runner(DurableAlerts, bus.StreamEnriched, bus.EnrichedPrefix+">", st, n.FetchBatch, n.FetchWait)
+	r := a.runner(DurableAlerts, bus.StreamEnriched, bus.EnrichedPrefix+">", st, n.FetchBatch, n.FetchWait)
+	// One pull loop: the engine reads posts in stream order.
+	r.Parallel = 1
+	return r
 }
 
 // Publisher builds a connector publisher.

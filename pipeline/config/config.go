@@ -28,6 +28,7 @@ type Config struct {
 	Enrich        Enrich        `mapstructure:"enrich"`
 	Alerts        Alerts        `mapstructure:"alerts"`
 	Metrics       Metrics       `mapstructure:"metrics"`
+	API           API           `mapstructure:"api"`
 	// Connectors are the platform connector instances, one map per entry
 	// with kind and name; pipeline/connectors/registry decodes and checks
 	// them (see pipeline/connectors/README.md).
@@ -105,25 +106,52 @@ type Enrich struct {
 	BrandsFile string `mapstructure:"brands_file"`
 }
 
-// Alerts configures the alert rules.
+// Alerts configures the alert engine. The rules themselves are in a rules
+// file (configs/alerts.yaml, embedded), reloaded without a restart.
 type Alerts struct {
-	NegativeSpike SpikeRule `mapstructure:"negative_spike"`
-}
-
-// SpikeRule is a per-brand volume spike over event-time windows.
-type SpikeRule struct {
-	Enabled         bool          `mapstructure:"enabled"`
-	Window          time.Duration `mapstructure:"window"`
-	BaselineWindows int           `mapstructure:"baseline_windows"`
-	MinCount        int           `mapstructure:"min_count"`
-	Ratio           float64       `mapstructure:"ratio"`
-	Cooldown        time.Duration `mapstructure:"cooldown"`
-	Samples         int           `mapstructure:"samples"`
+	RulesFile       string        `mapstructure:"rules_file"`
+	ReloadInterval  time.Duration `mapstructure:"reload_interval"`
+	Slot            time.Duration `mapstructure:"slot"`
+	AllowedLateness time.Duration `mapstructure:"allowed_lateness"`
+	StateBucket     string        `mapstructure:"state_bucket"`
+	LeaseBucket     string        `mapstructure:"lease_bucket"`
+	LeaseTTL        time.Duration `mapstructure:"lease_ttl"`
+	Partitions      int           `mapstructure:"partitions"`
+	ClickHouse      bool          `mapstructure:"clickhouse"`
 }
 
 // Metrics configures the HTTP endpoint for /metrics, /healthz and /readyz.
 type Metrics struct {
 	Listen string `mapstructure:"listen"`
+}
+
+// API configures `iwom serve`, the HTTP API for the reports.
+type API struct {
+	Listen string `mapstructure:"listen"`
+	// Tokens are the bearer tokens accepted by /v1/, comma separated;
+	// empty leaves the API open.
+	Tokens                 string        `mapstructure:"tokens"`
+	TokensFile             string        `mapstructure:"tokens_file"`
+	ClickHouseUser         string        `mapstructure:"clickhouse_user"`
+	ClickHousePassword     string        `mapstructure:"clickhouse_password"`
+	ClickHousePasswordFile string        `mapstructure:"clickhouse_password_file"`
+	QueryTimeout           time.Duration `mapstructure:"query_timeout"`
+	MaxConcurrent          int           `mapstructure:"max_concurrent"`
+}
+
+// TokenList splits Tokens on commas and white space.
+func (a API) TokenList() []string {
+	return strings.FieldsFunc(a.Tokens, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+}
+
+// APIClickHouse is the ClickHouse configuration the API connects with:
+// clickhouse.* with the API's (read-only) user when one is set.
+func (c *Config) APIClickHouse() ClickHouse {
+	ch := c.ClickHouse
+	if c.API.ClickHouseUser != "" {
+		ch.User, ch.Password, ch.PasswordFile = c.API.ClickHouseUser, c.API.ClickHousePassword, c.API.ClickHousePasswordFile
+	}
+	return ch
 }
 
 // EnvPrefix is the prefix of environment overrides.
@@ -177,7 +205,7 @@ func checkKnownKeys(v *viper.Viper, file string) error {
 	}
 	for _, k := range v.AllKeys() {
 		if !known[k] && !allowedExtra(k) {
-			return fmt.Errorf("config file %s: unknown key %q", file, k)
+			return fmt.Errorf("%w: config file %s: unknown key %q", ErrInvalid, file, k)
 		}
 	}
 	return nil
@@ -226,6 +254,8 @@ func (c *Config) readSecretFiles() error {
 	}{
 		{"nats.password_file", c.NATS.PasswordFile, &c.NATS.Password},
 		{"clickhouse.password_file", c.ClickHouse.PasswordFile, &c.ClickHouse.Password},
+		{"api.tokens_file", c.API.TokensFile, &c.API.Tokens},
+		{"api.clickhouse_password_file", c.API.ClickHousePasswordFile, &c.API.ClickHousePassword},
 	} {
 		if f.path == "" {
 			continue
@@ -243,7 +273,7 @@ func (c *Config) readSecretFiles() error {
 // reach logs or output.
 func (c *Config) Secrets() []string {
 	var out []string
-	for _, s := range []string{c.NATS.Password, c.ClickHouse.Password} {
+	for _, s := range append([]string{c.NATS.Password, c.ClickHouse.Password, c.API.ClickHousePassword}, c.API.TokenList()...) {
 		if s != "" {
 			out = append(out, s)
 		}
@@ -336,24 +366,43 @@ func (c *Config) Validate() error {
 	if c.NATS.FetchWait >= c.NATS.AckWait {
 		return bad("nats.fetch_wait", "must be shorter than nats.ack_wait")
 	}
-	s := c.Alerts.NegativeSpike
-	if s.Enabled {
-		switch {
-		case s.Window < time.Second:
-			return bad("alerts.negative_spike.window", "must be at least 1s")
-		case s.BaselineWindows < 1:
-			return bad("alerts.negative_spike.baseline_windows", "must be at least 1")
-		case s.MinCount < 1:
-			return bad("alerts.negative_spike.min_count", "must be at least 1")
-		case s.Ratio < 1:
-			return bad("alerts.negative_spike.ratio", "must be at least 1")
-		case s.Cooldown < 0:
-			return bad("alerts.negative_spike.cooldown", "must not be negative")
-		case s.Samples < 0 || s.Samples > 100:
-			return bad("alerts.negative_spike.samples", "must be 0 to 100")
+	if err := c.API.validate(); err != nil {
+		return err
+	}
+	al := c.Alerts
+	alertChecks := []struct {
+		ok  bool
+		key string
+		msg string
+	}{
+		{al.ReloadInterval >= 0, "alerts.reload_interval", "must not be negative (0 disables reloading)"},
+		{al.Slot >= time.Second && al.Slot <= time.Hour && al.Slot%time.Second == 0, "alerts.slot", "must be whole seconds from 1s to 1h"},
+		{al.AllowedLateness >= 0 && al.AllowedLateness <= 24*time.Hour, "alerts.allowed_lateness", "must be 0 to 24h"},
+		{validKVName(al.StateBucket), "alerts.state_bucket", "must be a KV bucket name ([A-Za-z0-9_-]+)"},
+		{validKVName(al.LeaseBucket) && al.LeaseBucket != al.StateBucket, "alerts.lease_bucket", "must be a KV bucket name ([A-Za-z0-9_-]+) other than alerts.state_bucket"},
+		{al.LeaseTTL >= 3*time.Second, "alerts.lease_ttl", "must be at least 3s"},
+		{al.Partitions >= 0 && al.Partitions <= 256, "alerts.partitions", "must be 0 to 256"},
+	}
+	for _, ck := range alertChecks {
+		if !ck.ok {
+			return bad(ck.key, "%s", ck.msg)
 		}
 	}
 	return nil
+}
+
+// validKVName reports whether s can name a JetStream KV bucket.
+func validKVName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func validIdent(s string) bool {
@@ -367,4 +416,24 @@ func validIdent(s string) bool {
 		}
 	}
 	return true
+}
+
+// validate checks the api section.
+func (a API) validate() error {
+	switch {
+	case a.Listen == "":
+		return bad("api.listen", "must not be empty (host:port)")
+	case a.QueryTimeout < 100*time.Millisecond:
+		return bad("api.query_timeout", "must be at least 100ms")
+	case a.MaxConcurrent < 1:
+		return bad("api.max_concurrent", "must be at least 1")
+	case a.ClickHouseUser == "" && (a.ClickHousePassword != "" || a.ClickHousePasswordFile != ""):
+		return bad("api.clickhouse_user", "must be set when api.clickhouse_password or api.clickhouse_password_file is")
+	}
+	for _, t := range a.TokenList() {
+		if len(t) < 16 {
+			return bad("api.tokens", "every token must be at least 16 characters")
+		}
+	}
+	return nil
 }

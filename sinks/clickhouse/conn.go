@@ -22,7 +22,13 @@ import (
 )
 
 // Open connects to ClickHouse (lazily: the first query dials).
-func Open(cfg config.ClickHouse) (driver.Conn, error) {
+func Open(cfg config.ClickHouse) (driver.Conn, error) { return open(cfg, "default") }
+
+// OpenReader connects with clickhouse.database as the session's database,
+// as a user restricted to that database (allow_databases) must.
+func OpenReader(cfg config.ClickHouse) (driver.Conn, error) { return open(cfg, cfg.Database) }
+
+func open(cfg config.ClickHouse, db string) (driver.Conn, error) {
 	tlsCfg, err := tlsConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -30,7 +36,7 @@ func Open(cfg config.ClickHouse) (driver.Conn, error) {
 	conn, err := ch.Open(&ch.Options{
 		TLS:  tlsCfg,
 		Addr: cfg.Addrs(),
-		Auth: ch.Auth{Database: "default", Username: cfg.User, Password: cfg.Password},
+		Auth: ch.Auth{Database: db, Username: cfg.User, Password: cfg.Password},
 		// Several replicas: try them in order.
 		ConnOpenStrategy: ch.ConnOpenInOrder,
 		DialTimeout:      cfg.DialTimeout,

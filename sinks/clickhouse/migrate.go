@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
 
@@ -114,7 +117,7 @@ func Migrate(ctx context.Context, conn driver.Conn, db string, log zerolog.Logge
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := conn.Exec(ctx, stmt); err != nil {
+			if err := conn.Exec(ctx, stmt); err != nil && !alreadyAdded(stmt, err) {
 				return applied, fmt.Errorf("applying migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
@@ -125,6 +128,25 @@ func Migrate(ctx context.Context, conn driver.Conn, db string, log zerolog.Logge
 		applied = append(applied, m)
 	}
 	return applied, nil
+}
+
+// addColumn matches an ALTER TABLE … ADD COLUMN statement.
+var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s`)
+
+// alreadyAdded reports whether err says that the column an ALTER TABLE …
+// ADD COLUMN statement adds exists already. ClickHouse 18.16 has no ADD
+// COLUMN IF NOT EXISTS, so this keeps such migrations idempotent when
+// several processes migrate at once.
+func alreadyAdded(stmt string, err error) bool {
+	if !addColumn.MatchString(stmt) {
+		return false
+	}
+	var ex *ch.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	// 44 ILLEGAL_COLUMN (18.16), 15 DUPLICATE_COLUMN (current releases).
+	return (ex.Code == 44 || ex.Code == 15) && strings.Contains(ex.Message, "already exists")
 }
 
 // AppliedVersions reads the recorded migration versions.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,6 +21,11 @@ import (
 // unreachable it retries with backoff, keeping the messages in progress so
 // JetStream does not redeliver them; rows ClickHouse rejects as invalid are
 // isolated by bisection and reported as invalid (dead-lettered).
+//
+// After each insert, and before the batch is acked, it rebuilds the rollups
+// of the hours the batch touched (see Builder), so that an acked post is in
+// every rollup exactly once. At most every SweepEvery it also rebuilds up to
+// SweepHours hours whose posts changed outside the sink (rollup_dirty).
 type Stage struct {
 	W        *Writer
 	RetryMin time.Duration
@@ -30,6 +36,14 @@ type Stage struct {
 	// rows stored and the time ClickHouse confirmed them (benchmarks use it
 	// to measure freshness exactly).
 	OnInserted func(rows []*post.Enriched, at time.Time)
+	// Rollups rebuilds the rollup tables; nil disables them.
+	Rollups    *Builder
+	SweepEvery time.Duration
+	SweepHours int
+
+	mu          sync.Mutex // guards lastSweep and lastFailLog (Process runs in parallel)
+	lastSweep   time.Time
+	lastFailLog time.Time
 }
 
 // Metrics of the sink.
@@ -41,6 +55,12 @@ type Metrics struct {
 	// Freshness is the time from a post's publication by its connector
 	// (ingested_at) to its row being stored and visible in ClickHouse.
 	Freshness prometheus.Histogram
+	// RollupSeconds times rollup rebuilds (after inserts and sweeps),
+	// RollupHours counts the hours rebuilt, RollupErrors the rebuilds that
+	// failed and were left to the sweep.
+	RollupSeconds prometheus.Histogram
+	RollupHours   prometheus.Counter
+	RollupErrors  prometheus.Counter
 }
 
 // NewMetrics registers the sink metrics on reg (once per registry).
@@ -53,12 +73,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Freshness: f.NewHistogram(prometheus.HistogramOpts{Namespace: "iwom", Name: "freshness_seconds",
 			Help:    "Time from a post's publication (ingested_at) to its row being stored in ClickHouse.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800}}),
+		RollupSeconds: f.NewHistogram(prometheus.HistogramOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rollup_rebuild_seconds", Help: "Latency of rollup rebuilds.", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10)}),
+		RollupHours:   f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rollup_hours_rebuilt_total", Help: "Hours whose rollups were rebuilt."}),
+		RollupErrors:  f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rollup_rebuild_errors_total", Help: "Rollup rebuilds that failed (left to the sweep)."}),
 	}
 }
 
 // NewStage builds the sink stage.
 func NewStage(w *Writer, retryMin, retryMax time.Duration, m *Metrics, log zerolog.Logger) *Stage {
-	return &Stage{W: w, RetryMin: retryMin, RetryMax: retryMax, Log: log, Metrics: m}
+	return &Stage{W: w, RetryMin: retryMin, RetryMax: retryMax, Log: log, Metrics: m,
+		Rollups: NewBuilder(w.Conn, w.Database), SweepEvery: 30 * time.Second, SweepHours: 24}
 }
 
 // Process implements stage.Stage.
@@ -78,11 +102,153 @@ func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
 	if len(rows) == 0 {
 		return errs
 	}
+	var moves []Move
+	if s.Rollups != nil {
+		// Before inserting: which posts come back at another created_at.
+		err := s.retrying(ctx, msgs, "looking up stored posts", func() error {
+			var err error
+			moves, err = s.Rollups.Prepare(ctx, rows)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				for i := range idx {
+					errs[idx[i]] = err
+				}
+				return errs
+			}
+			s.rollupFailed(err, 0)
+		}
+	}
 	rowErrs := s.insertAll(ctx, rows, msgs)
+	var stored []time.Time
 	for j, err := range rowErrs {
 		errs[idx[j]] = err
+		if err == nil {
+			stored = append(stored, rows[j].CreatedAt)
+		}
 	}
+	for _, m := range moves {
+		stored = append(stored, m.OldAt, m.NewAt)
+	}
+	if s.Rollups != nil && len(stored) > 0 {
+		if err := s.rebuild(ctx, Hours(stored), msgs); err != nil {
+			// Not rebuilt: JetStream redelivers, the sink inserts again
+			// (iwom.posts keeps one row) and rebuilds.
+			for j, e := range rowErrs {
+				if e == nil {
+					errs[idx[j]] = err
+				}
+			}
+			return errs
+		}
+	}
+	s.sweep(ctx)
 	return errs
+}
+
+// rebuild rebuilds the rollups of hours, retrying while ClickHouse is
+// unreachable. It returns an error only when ctx ended first; any other
+// failure is logged, counted and left to the sweep (the posts are stored:
+// dead-lettering them would be wrong).
+func (s *Stage) rebuild(ctx context.Context, hours []time.Time, msgs []jetstream.Msg) error {
+	start := time.Now()
+	err := s.retrying(ctx, msgs, "rebuilding rollups", func() error { return s.Rollups.Rebuild(ctx, hours) })
+	switch {
+	case err == nil:
+		s.RollupSeconds.Observe(time.Since(start).Seconds())
+		s.RollupHours.Add(float64(len(hours)))
+	case ctx.Err() != nil:
+		return err
+	default:
+		s.rollupFailed(err, len(hours))
+	}
+	return nil
+}
+
+// retrying runs fn until it succeeds, fails with an error other than
+// ClickHouse being unreachable, or ctx ends; meanwhile it keeps msgs in
+// progress so JetStream does not redeliver them.
+func (s *Stage) retrying(ctx context.Context, msgs []jetstream.Msg, what string, fn func() error) error {
+	lastProgress := time.Now()
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+		if !IsUnavailable(err) {
+			return err
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			s.Log.Warn().Err(err).Int("attempt", attempt).Msg("ClickHouse unreachable while " + what + "; retrying")
+		}
+		if time.Since(lastProgress) > time.Second {
+			for _, m := range msgs {
+				_ = m.InProgress()
+			}
+			lastProgress = time.Now()
+		}
+		d := s.RetryMin << min(attempt-1, 20)
+		if d > s.RetryMax || d <= 0 {
+			d = s.RetryMax
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// rollupFailed counts a failed rollup step and logs it at most once a
+// minute; the sweep rebuilds the hours later.
+func (s *Stage) rollupFailed(err error, hours int) {
+	s.RollupErrors.Inc()
+	s.mu.Lock()
+	logIt := time.Since(s.lastFailLog) > time.Minute
+	if logIt {
+		s.lastFailLog = time.Now()
+	}
+	s.mu.Unlock()
+	if logIt {
+		s.Log.Error().Err(err).Int("hours", hours).Msg("rollup step failed; the sweep will rebuild the hours")
+	}
+}
+
+// sweep rebuilds hours changed outside the sink, at most every SweepEvery.
+func (s *Stage) sweep(ctx context.Context) {
+	if s.Rollups == nil || s.SweepEvery <= 0 {
+		return
+	}
+	s.mu.Lock()
+	due := time.Since(s.lastSweep) >= s.SweepEvery
+	if due {
+		s.lastSweep = time.Now()
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	start := time.Now()
+	n, left, err := s.Rollups.Sweep(ctx, s.SweepHours)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.RollupErrors.Inc()
+			s.Log.Warn().Err(err).Msg("rollup sweep failed")
+		}
+		return
+	}
+	if n > 0 {
+		s.RollupSeconds.Observe(time.Since(start).Seconds())
+		s.RollupHours.Add(float64(n))
+	}
+	if left > 0 {
+		s.Log.Info().Int("rebuilt", n).Int("left", left).Msg("rollup sweep: catching up")
+	}
 }
 
 // insertAll inserts rows, retrying transient failures until ctx ends, and

@@ -20,6 +20,7 @@ var Columns = []string{
 	"repost_of", "reply_to", "reposts", "comments", "likes", "reads",
 	"tokens", "keywords", "hashtags", "mentions", "emoticons", "urls", "brands",
 	"sentiment_score", "sentiment_label", "emotion", "version",
+	"brand_sentiment_brands", "brand_sentiment_scores", "brand_sentiment_labels",
 }
 
 // Writer inserts enriched posts into <db>.posts_store.
@@ -84,10 +85,13 @@ func values(e *post.Enriched) []any {
 	if kind == "" {
 		kind = "post"
 	}
-	version := uint64(0)
-	if !e.IngestedAt.IsZero() && e.IngestedAt.UnixNano() > 0 {
-		version = uint64(e.IngestedAt.UnixNano())
+	bsBrands := make([]string, len(e.BrandSentiment))
+	bsScores := make([]float32, len(e.BrandSentiment))
+	bsLabels := make([]string, len(e.BrandSentiment))
+	for i, bs := range e.BrandSentiment {
+		bsBrands[i], bsScores[i], bsLabels[i] = bs.Brand, float32(bs.Score), bs.Label
 	}
+	version := rowVersion(e)
 	return []any{
 		e.Platform, e.ID, kind, e.URL, e.Text, e.NormText, e.OwnText,
 		utc(e.CreatedAt), utc(e.IngestedAt), utc(e.EnrichedAt), e.Source,
@@ -95,7 +99,17 @@ func values(e *post.Enriched) []any {
 		e.RepostOf, e.ReplyTo, uint64(e.Metrics.Reposts), uint64(e.Metrics.Comments), uint64(e.Metrics.Likes), uint64(e.Metrics.Reads),
 		nn(e.Tokens), nn(e.Keywords), nn(e.Hashtags), nn(e.Mentions), nn(e.Emoticons), nn(e.URLs), nn(e.Brands),
 		float32(e.Sentiment.Score), e.Sentiment.Label, e.Sentiment.Emotion, version,
+		bsBrands, bsScores, bsLabels,
 	}
+}
+
+// rowVersion is the row's version: its observation time (ingested_at) in
+// nanoseconds, 0 when unknown.
+func rowVersion(e *post.Enriched) uint64 {
+	if !e.IngestedAt.IsZero() && e.IngestedAt.UnixNano() > 0 {
+		return uint64(e.IngestedAt.UnixNano())
+	}
+	return 0
 }
 
 func nn(s []string) []string {

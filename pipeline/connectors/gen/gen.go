@@ -50,6 +50,8 @@ type Truth struct {
 	Labels    map[string]int            `json:"labels"`
 	Brands    map[string]map[string]int `json:"brands"` // brand -> label -> posts ("total" too)
 	Crisis    *CrisisTruth              `json:"crisis,omitempty"`
+	// Incidents are the injected incidents of the evaluation scenarios.
+	Incidents []Incident `json:"incidents,omitempty"`
 }
 
 // CrisisTruth describes the injected incident.
@@ -87,7 +89,9 @@ func New(opts Options, wl *brands.WatchList) (*Generator, error) {
 		opts.Scenario = ScenarioSteady
 	case ScenarioSteady, ScenarioCrisis:
 	default:
-		return nil, fmt.Errorf("unknown scenario %q (steady or crisis)", opts.Scenario)
+		if !isEvalScenario(opts.Scenario) {
+			return nil, fmt.Errorf("unknown scenario %q (steady, crisis, or an evaluation scenario: %s)", opts.Scenario, strings.Join(EvalScenarios, ", "))
+		}
 	}
 	if opts.CrisisBrand == "" {
 		opts.CrisisBrand = "siemens"
@@ -144,6 +148,9 @@ type planned struct {
 
 // All generates every post, in created_at order.
 func (g *Generator) All() []*post.Post {
+	if isEvalScenario(g.opts.Scenario) {
+		return g.evalAll()
+	}
 	n := g.opts.Count
 	crisisN := 0
 	var cStart, cEnd time.Time

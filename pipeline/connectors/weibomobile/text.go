@@ -140,7 +140,9 @@ func linkTarget(dataURL, href string) string {
 	}
 	if strings.HasSuffix(u.Host, "weibo.cn") || strings.HasSuffix(u.Host, "weibo.com") || strings.HasSuffix(u.Host, "sinaimg.cn") {
 		if strings.Contains(u.Path, "sinaurl") {
-			if t := u.Query().Get("u"); isHTTP(t) {
+			// The decoded parameter may hold any bytes (%80…): keep the
+			// text valid UTF-8.
+			if t := strings.ToValidUTF8(u.Query().Get("u"), ""); isHTTP(t) {
 				return t
 			}
 		}

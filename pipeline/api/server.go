@@ -1,0 +1,232 @@
+// Package api is iwom's HTTP API (`iwom serve`): the named reports as JSON
+// (or CSV) under GET /v1/reports/<name>, through the same code as `iwom
+// report <name>`, plus /healthz, /readyz and /metrics.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	chsink "github.com/iwom/iwom/sinks/clickhouse"
+	"github.com/iwom/iwom/sinks/clickhouse/report"
+)
+
+// Server serves the reports of one Engine.
+type Server struct {
+	Engine *report.Engine
+	// Tokens, when any, are the bearer tokens /v1/ accepts.
+	Tokens []string
+	// Timeout bounds each report's queries (HTTP 504 past it).
+	Timeout time.Duration
+	// Ready reports nil when the server can answer (ClickHouse reachable).
+	Ready func(context.Context) error
+	Log   zerolog.Logger
+	Reg   *prometheus.Registry
+
+	slots    chan struct{}
+	requests *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
+	tokens   [][32]byte
+}
+
+// New builds a server; reg receives its metrics; maxConcurrent reports
+// run at once.
+func New(e *report.Engine, tokens []string, timeout time.Duration, maxConcurrent int, reg *prometheus.Registry, ready func(context.Context) error, log zerolog.Logger) *Server {
+	f := promauto.With(reg)
+	s := &Server{Engine: e, Tokens: tokens, Timeout: timeout, Ready: ready, Log: log, Reg: reg,
+		slots: make(chan struct{}, max(1, maxConcurrent)),
+		requests: f.NewCounterVec(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "api", Name: "requests_total",
+			Help: "API requests by report and HTTP status."}, []string{"report", "code"}),
+		seconds: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "iwom", Subsystem: "api", Name: "request_seconds",
+			Help: "Latency of report requests.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"report"}),
+	}
+	for _, t := range tokens {
+		s.tokens = append(s.tokens, sha256.Sum256([]byte(t)))
+	}
+	return s
+}
+
+// Handler routes /v1/reports, /v1/reports/{name}, /healthz, /readyz and
+// /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/reports", s.auth(http.HandlerFunc(s.list)))
+	mux.Handle("GET /v1/reports/{name}", s.auth(http.HandlerFunc(s.report)))
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: GET /v1/reports or /v1/reports/<name>")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Reg, promhttp.HandlerOpts{Registry: s.Reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if s.Ready != nil {
+			if err := s.Ready(ctx); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// auth checks the bearer token when tokens are configured.
+func (s *Server) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(s.tokens) > 0 {
+			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+			match := 0
+			for _, t := range s.tokens {
+				match |= subtle.ConstantTimeCompare(sum[:], t[:])
+			}
+			if !ok || match != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="iwom"`)
+				s.requests.WithLabelValues(reportLabel(r), "401").Inc()
+				writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func reportLabel(r *http.Request) string {
+	if _, err := report.Lookup(r.PathValue("name")); err == nil {
+		return r.PathValue("name")
+	}
+	return "other"
+}
+
+type reportInfo struct {
+	Name    string   `json:"name"`
+	Summary string   `json:"summary"`
+	Params  []string `json:"params"`
+	Path    string   `json:"path"`
+}
+
+func (s *Server) list(w http.ResponseWriter, _ *http.Request) {
+	var out []reportInfo
+	for _, sp := range report.Specs() {
+		ps := []string{"brand", "platform", "from", "to", "since", "tz", "format"}
+		if sp.Series {
+			ps = append(ps, "interval")
+		}
+		out = append(out, reportInfo{Name: sp.Name, Summary: sp.Summary, Params: append(ps, sp.Extra...), Path: "/v1/reports/" + sp.Name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reports": out})
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	label := reportLabel(r)
+	start := time.Now()
+	code := s.serveReport(w, r, name)
+	s.requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
+	if code == http.StatusOK {
+		s.seconds.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (s *Server) serveReport(w http.ResponseWriter, r *http.Request, name string) int {
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return writeError(w, http.StatusServiceUnavailable, "too many reports running; try again")
+	}
+	q := r.URL.Query()
+	res, err := s.Engine.Run(ctx, name, q)
+	switch {
+	case err == nil:
+	case errors.Is(err, report.ErrUnknownReport):
+		return writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, report.ErrBadParam):
+		return writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil && r.Context().Err() == nil:
+		return writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("the report took longer than %s", s.Timeout))
+	case r.Context().Err() != nil:
+		return 499 // the client went away
+	case chsink.IsUnavailable(err):
+		s.Log.Warn().Err(err).Str("report", name).Msg("ClickHouse unavailable")
+		return writeError(w, http.StatusServiceUnavailable, "ClickHouse is unavailable")
+	default:
+		s.Log.Error().Err(err).Str("report", name).Str("query", r.URL.RawQuery).Msg("report failed")
+		return writeError(w, http.StatusInternalServerError, "the report failed; see the server log")
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "json"
+	}
+	switch format {
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	case "table":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	default:
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if err := res.Write(w, format); err != nil {
+		s.Log.Warn().Err(err).Str("report", name).Msg("writing the response")
+	}
+	return http.StatusOK
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) int {
+	writeJSON(w, code, map[string]string{"error": msg})
+	return code
+}
+
+// Serve listens on addr and serves until ctx ends, then shuts down
+// gracefully. started, when not nil, receives the bound address.
+func (s *Server) Serve(ctx context.Context, addr string, started func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: s.Timeout + 30*time.Second, IdleTimeout: 2 * time.Minute}
+	if started != nil {
+		started(ln.Addr())
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving the API on %s: %w", addr, err)
+	}
+	<-done
+	return nil
+}
