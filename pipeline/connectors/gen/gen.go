@@ -254,29 +254,11 @@ func (g *Generator) make(i int, pl planned) *post.Post {
 		orig := fill(pick(r, append(append([]string{}, positiveTemplates...), negativeTemplates...)), false)
 		chain := "//@" + pick(r, g.authors).Name + ":" + orig
 		repostOf = strconv.FormatInt(4_800_000_000_000_000+int64(r.IntN(1_000_000)), 10)
-		switch pl.label {
-		case post.Positive:
-			text = pick(r, repostPositive) + chain
-		case post.Negative:
-			text = pick(r, repostNegative) + chain
-		default:
-			text = "转发微博" + chain
-		}
+		text = repostText(r, pl.label, chain)
 	case r.IntN(12) == 0 && pl.label != post.Neutral:
-		if pl.label == post.Positive {
-			text = fill(pick(r, positiveTrad), true)
-		} else {
-			text = fill(pick(r, negativeTrad), true)
-		}
+		text = tradText(r, pl.label, fill)
 	default:
-		switch pl.label {
-		case post.Positive:
-			text = fill(pick(r, positiveTemplates), false)
-		case post.Negative:
-			text = fill(pick(r, negativeTemplates), false)
-		default:
-			text = fill(pick(r, neutralTemplates), false)
-		}
+		text = plainText(r, pl.label, fill)
 		if r.IntN(4) == 0 {
 			text = "#" + g.wl.Brand(pl.brand).Name + topic + "# " + text
 		}
@@ -323,6 +305,37 @@ func (g *Generator) make(i int, pl planned) *post.Post {
 	bt[pl.label]++
 	bt["total"]++
 	return ps
+}
+
+// repostText is a repost of chain with the reposter's own words carrying
+// label (none for neutral: the platform's default 转发微博).
+func repostText(r *rand.Rand, label, chain string) string {
+	switch label {
+	case post.Positive:
+		return pick(r, repostPositive) + chain
+	case post.Negative:
+		return pick(r, repostNegative) + chain
+	}
+	return "转发微博" + chain
+}
+
+// tradText is a traditional-script post of a positive or negative label.
+func tradText(r *rand.Rand, label string, fill func(string, bool) string) string {
+	if label == post.Positive {
+		return fill(pick(r, positiveTrad), true)
+	}
+	return fill(pick(r, negativeTrad), true)
+}
+
+// plainText is a simplified-script post of label.
+func plainText(r *rand.Rand, label string, fill func(string, bool) string) string {
+	switch label {
+	case post.Positive:
+		return fill(pick(r, positiveTemplates), false)
+	case post.Negative:
+		return fill(pick(r, negativeTemplates), false)
+	}
+	return fill(pick(r, neutralTemplates), false)
 }
 
 // WriteJSONL writes posts as JSON lines.

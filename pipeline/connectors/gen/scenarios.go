@@ -387,29 +387,11 @@ func (g *Generator) makeEvalPost(sc, i int, pl *evalPlan) *post.Post {
 	case platform == post.PlatformWeibo && pl.author == nil && r.IntN(8) == 0:
 		orig := fill(pick(r, append(append([]string{}, positiveTemplates...), negativeTemplates...)), false)
 		chain := "//@" + g.authors[r.IntN(20)].Name + ":" + orig
-		switch pl.label {
-		case post.Positive:
-			text = pick(r, repostPositive) + chain
-		case post.Negative:
-			text = pick(r, repostNegative) + chain
-		default:
-			text = "转发微博" + chain
-		}
+		text = repostText(r, pl.label, chain)
 	case r.IntN(12) == 0 && pl.label != post.Neutral:
-		if pl.label == post.Positive {
-			text = fill(pick(r, positiveTrad), true)
-		} else {
-			text = fill(pick(r, negativeTrad), true)
-		}
+		text = tradText(r, pl.label, fill)
 	default:
-		switch pl.label {
-		case post.Positive:
-			text = fill(pick(r, positiveTemplates), false)
-		case post.Negative:
-			text = fill(pick(r, negativeTemplates), false)
-		default:
-			text = fill(pick(r, neutralTemplates), false)
-		}
+		text = plainText(r, pl.label, fill)
 		if r.IntN(4) == 0 {
 			text = "#" + g.wl.Brand(pl.brand).Name + topic + "# " + text
 		}
