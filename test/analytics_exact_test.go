@@ -203,8 +203,9 @@ func TestAnalyticsReplayTwiceExact(t *testing.T) {
 	e.checkReports(truth.Crisis.Brand)
 }
 
-// The sink stopped and restarted mid-stream (small batches, so batches are
-// redelivered and re-inserted around the restart): exact rollups.
+// (c) The sink stopped and restarted mid-stream (small batches, so batches
+// are redelivered and re-inserted around the restart): the truth's counts
+// in iwom.posts, and exact rollups and reports.
 func TestAnalyticsSinkRestartExact(t *testing.T) {
 	e := newEnv(t, func(c *config.Config) { c.ClickHouse.BatchSize = 200 })
 	path, truth := generate(t, 4000, 11, "crisis")
