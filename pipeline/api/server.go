@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,12 @@ type Server struct {
 	Log   zerolog.Logger
 	Reg   *prometheus.Registry
 
+	// Dashboard, when set, is served at / (the web dashboard).
+	Dashboard http.Handler
+
+	alerts   atomic.Pointer[AlertFeed]
+	streams  chan struct{}
+	open     prometheus.Gauge
 	slots    chan struct{}
 	requests *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
@@ -48,7 +55,10 @@ type Server struct {
 func New(e *report.Engine, tokens []string, timeout time.Duration, maxConcurrent int, reg *prometheus.Registry, ready func(context.Context) error, log zerolog.Logger) *Server {
 	f := promauto.With(reg)
 	s := &Server{Engine: e, Tokens: tokens, Timeout: timeout, Ready: ready, Log: log, Reg: reg,
-		slots: make(chan struct{}, max(1, maxConcurrent)),
+		slots:   make(chan struct{}, max(1, maxConcurrent)),
+		streams: make(chan struct{}, MaxAlertStreams),
+		open: f.NewGauge(prometheus.GaugeOpts{Namespace: "iwom", Subsystem: "api", Name: "alert_streams",
+			Help: "Open alert streams (GET /v1/alerts/stream)."}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "api", Name: "requests_total",
 			Help: "API requests by report and HTTP status."}, []string{"report", "code"}),
 		seconds: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "iwom", Subsystem: "api", Name: "request_seconds",
@@ -60,14 +70,25 @@ func New(e *report.Engine, tokens []string, timeout time.Duration, maxConcurrent
 	return s
 }
 
-// Handler routes /v1/reports, /v1/reports/{name}, /healthz, /readyz and
-// /metrics.
+// MaxAlertStreams is how many alert streams may be open at once.
+const MaxAlertStreams = 256
+
+// Handler routes /v1/reports, /v1/reports/{name}, /v1/brands,
+// /v1/alerts/stream, /healthz, /readyz and /metrics, and the dashboard
+// at / when there is one.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	if s.Dashboard != nil {
+		mux.Handle("GET /{$}", s.Dashboard)
+		mux.Handle("GET /index.html", s.Dashboard)
+		mux.Handle("GET /assets/", s.Dashboard)
+	}
+	mux.Handle("GET /v1/brands", s.auth(http.HandlerFunc(s.brands)))
+	mux.Handle("GET /v1/alerts/stream", s.auth(http.HandlerFunc(s.alertStream)))
 	mux.Handle("GET /v1/reports", s.auth(http.HandlerFunc(s.list)))
 	mux.Handle("GET /v1/reports/{name}", s.auth(http.HandlerFunc(s.report)))
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: GET /v1/reports or /v1/reports/<name>")
+		writeError(w, http.StatusNotFound, "no such endpoint: GET /v1/reports, /v1/reports/<name>, /v1/brands or /v1/alerts/stream")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Reg, promhttp.HandlerOpts{Registry: s.Reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

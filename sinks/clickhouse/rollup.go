@@ -202,6 +202,14 @@ func LatestSQL(db, cond string, cols ...string) string {
 // brandPostsSQL selects one row per post and brand it names (latest
 // observation), with the brand-directed label (blabel) and score (bscore)
 // and p_<col> for each of cols.
+// BrandPostsSQL selects one row per post created when cond holds and
+// brand it names (platform, id, created_at, brand, blabel and bscore: the
+// sentiment toward the brand, and p_<col> for each of cols), keeping the
+// rows where filter holds (a condition on brand and platform; may be "").
+func BrandPostsSQL(db, cond, filter string, cols ...string) string {
+	return brandPostsSQL(db, cond, filter, cols...)
+}
+
 func brandPostsSQL(db, cond, filter string, cols ...string) string {
 	need := append([]string{"brands", "sentiment_label", "sentiment_score", "brand_sentiment_brands", "brand_sentiment_scores", "brand_sentiment_labels"}, cols...)
 	sel := ""

@@ -60,9 +60,12 @@ type Params struct {
 	Limit     int
 	Sort      string
 	Label     string
-	Baseline  int
-	Ratio     float64
-	Min       int
+	// Term, on top-posts, keeps the posts that have this keyword or
+	// #hashtag# (as the keywords report writes terms).
+	Term     string
+	Baseline int
+	Ratio    float64
+	Min      int
 	// stale are the hours to compute from the posts (set by RunParams).
 	stale map[int64]bool
 }
@@ -158,6 +161,12 @@ func (s *Spec) Parse(v url.Values, now time.Time, wl *brands.WatchList) (Params,
 			return p, badParam("label", "%q is not one of %s", x, strings.Join(Labels, ", "))
 		}
 		p.Label = x
+	}
+	if x := one("term"); x != "" {
+		if len(x) > MaxValueBytes {
+			return p, badParam("term", "longer than %d bytes", MaxValueBytes)
+		}
+		p.Term = x
 	}
 	if x := one("baseline"); x != "" {
 		n, err := strconv.Atoi(x)
@@ -339,4 +348,20 @@ func nextBucket(t time.Time, interval string, loc *time.Location) time.Time {
 		return time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc).UTC()
 	}
 	return t.Add(Intervals[interval])
+}
+
+// BrandList parses brand values as reports do (repeated or
+// comma-separated; names and aliases mapped to ids when wl is not nil;
+// duplicates dropped).
+func BrandList(vals []string, wl *brands.WatchList) ([]string, error) {
+	out, err := list(vals, "brand")
+	if err != nil {
+		return nil, err
+	}
+	if wl != nil {
+		for i, b := range out {
+			out[i] = brandID(wl, b)
+		}
+	}
+	return dedup(out), nil
 }

@@ -29,7 +29,7 @@ var specs = map[string]*Spec{
 	"kols": {Name: "kols", Summary: "top authors of each brand by reach (sum of followers over their posts) and engagement, with their sentiment toward the brand",
 		DefaultInterval: "hour", Extra: []string{"limit", "sort"}, Sorts: []string{"reach", "engagement", "posts", "followers"}, DefaultSort: "reach", DefaultLimit: 20, MaxLimit: 1000, run: runKOLs},
 	"top-posts": {Name: "top-posts", Summary: "most reposted / commented posts of each brand, with text, author and link",
-		DefaultInterval: "hour", Extra: []string{"limit", "sort", "label"}, Sorts: chsink.TopMetrics, DefaultSort: "reposts", DefaultLimit: 10, MaxLimit: chsink.TopK, run: runTopPosts},
+		DefaultInterval: "hour", Extra: []string{"limit", "sort", "label", "term"}, Sorts: chsink.TopMetrics, DefaultSort: "reposts", DefaultLimit: 10, MaxLimit: chsink.TopK, run: runTopPosts},
 	"spikes": {Name: "spikes", Summary: "windows where a brand's volume or negative volume broke out of its baseline (the mean of the previous buckets), with the driving keywords and posts",
 		Series: true, DefaultInterval: "hour", Extra: []string{"limit", "baseline", "ratio", "min"}, DefaultLimit: 10, MaxLimit: 100, run: runSpikes},
 }
@@ -447,7 +447,13 @@ func (e *Engine) top1(ctx context.Context, f filter, from, to time.Time, label, 
 }
 
 func runTopPosts(ctx context.Context, e *Engine, p Params) (*Result, error) {
-	rows, err := e.top(ctx, p.filter(p.Brands), p.From, p.To, p.Label, p.Sort, p.Limit)
+	var rows []topRow
+	var err error
+	if p.Term != "" {
+		rows, err = e.topWithTerm(ctx, p)
+	} else {
+		rows, err = e.top(ctx, p.filter(p.Brands), p.From, p.To, p.Label, p.Sort, p.Limit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -458,6 +464,43 @@ func runTopPosts(ctx context.Context, e *Engine, p Params) (*Result, error) {
 			x.reposts, x.comments, x.likes, x.en, x.label, x.url, x.text})
 	}
 	return res, nil
+}
+
+// topWithTerm ranks the posts that have p.Term among their terms. The
+// top_posts_1h rollup keeps no terms, so this reads the posts of the
+// window (posts_by_time, each post's latest observation): it costs a scan
+// of the window, which the dashboard's click-to-filter asks for one brand
+// and a day or so at a time.
+func (e *Engine) topWithTerm(ctx context.Context, p Params) ([]topRow, error) {
+	cond := fmt.Sprintf("created_at >= toDateTime(%d) AND created_at < toDateTime(%d)", p.From.Unix(), p.To.Unix())
+	fq := &sqlb{}
+	fq.add("1")
+	p.filter(p.Brands).add(fq)
+	q := &sqlb{}
+	q.add(`SELECT brand, platform, id, created_at, p_author_id, p_author_name, p_author_followers,
+	p_reposts, p_comments, p_likes, p_reposts + p_comments + p_likes AS engagement, blabel, p_url, p_text FROM (`+
+		chsink.BrandPostsSQL(e.DB, cond, fq.String(), "url", "text", "author_id", "author_name", "author_followers",
+			"reposts", "comments", "likes", "keywords", "hashtags")+")", fq.args...)
+	q.add(" WHERE has("+chsink.TermsExpr("p_keywords", "p_hashtags")+", ?)", p.Term)
+	if p.Label != "" {
+		q.add(" AND blabel = ?", p.Label)
+	}
+	sortCol := map[string]string{"reposts": "p_reposts", "comments": "p_comments", "engagement": "engagement"}[p.Sort]
+	if sortCol == "" {
+		return nil, badParam("sort", "%q is not one of %s", p.Sort, strings.Join(chsink.TopMetrics, ", "))
+	}
+	q.add(" ORDER BY brand, " + sortCol + " DESC, platform, id LIMIT " + strconv.Itoa(p.Limit) + " BY brand")
+	var out []topRow
+	err := e.query(ctx, "top posts with a term", q, func(r driver.Rows) error {
+		var x topRow
+		if err := r.Scan(&x.brand, &x.platform, &x.id, &x.created, &x.authorID, &x.authorName, &x.followers,
+			&x.reposts, &x.comments, &x.likes, &x.en, &x.label, &x.url, &x.text); err != nil {
+			return err
+		}
+		out = append(out, x)
+		return nil
+	})
+	return out, err
 }
 
 // spike is a run of buckets where a metric broke out.
