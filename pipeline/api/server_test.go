@@ -315,3 +315,36 @@ func TestAPIConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestTopPostsTerm: the term filter reads the posts, not the rollup, and
+// must agree with it when every post has the term.
+func TestTopPostsTerm(t *testing.T) {
+	_, hs := newServer(t, nil, 10*time.Second)
+	rows := func(path string) []map[string]any {
+		t.Helper()
+		code, body, _ := get(t, hs, path)
+		var doc struct{ Rows []map[string]any }
+		if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+		return doc.Rows
+	}
+	base := "/v1/reports/top-posts?brand=siemens&since=3h&limit=5"
+	all := rows(base)
+	for _, term := range []string{"冰箱门", url.QueryEscape("#西门子冰箱门#")} {
+		if got := rows(base + "&term=" + term); fmt.Sprint(got) != fmt.Sprint(all) || len(got) != 5 {
+			t.Errorf("term %s: %v\nwant %v", term, got, all)
+		}
+	}
+	if got := rows(base + "&term=冰箱"); len(got) != 0 {
+		t.Errorf("a term matches whole terms only: %v", got)
+	}
+	neg := rows(base + "&term=冰箱门&label=negative&sort=engagement")
+	if want := rows(base + "&label=negative&sort=engagement"); len(neg) != 5 || neg[0]["label"] != "negative" || fmt.Sprint(neg) != fmt.Sprint(want) {
+		t.Errorf("negative: %v\nwant %v", neg, want)
+	}
+	// Ties (no comments at all) fall back to platform and id, as in the rollup.
+	if got, want := rows(base+"&term=冰箱门&sort=comments"), rows(base+"&sort=comments"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ties: %v\nwant %v", got, want)
+	}
+}
