@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of the single static iwom binary. gse's dictionary, the
-# sentiment model, the default config and watch-list and the ClickHouse DDL
-# are embedded in the binary, so the runtime image needs nothing else.
+# sentiment model, the default config and watch-list, the ClickHouse DDL and
+# the dashboard (with its ECharts bundle) are embedded in the binary; the
+# runtime image adds only a CJK font.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -11,12 +12,24 @@ ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/iwom ./cmd/iwom \
  && /out/iwom analyze --text "招商银行的微信值机服务太方便了[赞]" >/dev/null
 
+# A CJK font (Noto Sans CJK, regular, from Debian's fonts-noto-cjk: the one
+# the dashboard's browser test renders with), for anything in the container
+# that renders Chinese, such as a headless browser taking dashboard
+# screenshots from this image.
+FROM debian:bookworm-slim AS fonts
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
+
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/iwom /usr/local/bin/iwom
+COPY --from=fonts /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/opentype/noto/
+COPY --from=fonts /usr/share/fontconfig/conf.avail/70-fonts-noto-cjk.conf /etc/fonts/conf.d/
 # Embedded NATS (single-container runs) keeps JetStream files here.
 WORKDIR /var/lib/iwom
 ENV IWOM_DATA_DIR=/var/lib/iwom
 USER nonroot:nonroot
-EXPOSE 9090
+# 8080: iwom serve (dashboard and report API); 9090: metrics.
+EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/iwom"]
 CMD ["run"]

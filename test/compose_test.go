@@ -190,4 +190,12 @@ func TestDockerfile(t *testing.T) {
 	if !strings.Contains(s, "COPY --from=build /out/iwom /usr/local/bin/iwom") {
 		t.Error("the runtime stage must copy the built binary")
 	}
+	// The image carries a CJK font, copied from a stage that installs it.
+	if !regexp.MustCompile(`apt-get install [^\n]*fonts-noto-cjk`).MatchString(s) ||
+		!regexp.MustCompile(`(?m)^COPY --from=fonts \S*NotoSansCJK\S*\.ttc `).MatchString(s) {
+		t.Error("the runtime image must carry a CJK font (fonts-noto-cjk)")
+	}
+	if !regexp.MustCompile(`(?m)^EXPOSE .*\b8080\b`).MatchString(s) {
+		t.Error("the image must expose 8080 (iwom serve)")
+	}
 }
