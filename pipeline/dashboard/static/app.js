@@ -105,8 +105,10 @@
     postsFilter: null, // {term} | {from, to, label}
   };
   function brandName(id) { const b = S.brandIdx.get(id); return b ? b.name : id; }
+  // Selected brands get the palette in selection order (distinct colours
+  // in every view); others a stable colour of their own.
   function brandColor(id) {
-    const i = S.brands.findIndex((b) => b.id === id);
+    const i = S.sel.brands.indexOf(id);
     if (i >= 0) return PALETTE[i % PALETTE.length];
     return hashColor(id);
   }
@@ -784,7 +786,7 @@
     const parts = [`brand=${sel.brands.map(encodeURIComponent).join(',')}`];
     if (sel.platform) parts.push(`platform=${encodeURIComponent(sel.platform)}`);
     parts.push(`range=${sel.range}`);
-    if (sel.range === 'custom') parts.push(`from=${encodeURIComponent(sel.from)}`, `to=${encodeURIComponent(sel.to)}`);
+    if (sel.range === 'custom') parts.push(`from=${encodeURIComponent(sel.from).replace(/%3A/g, ':')}`, `to=${encodeURIComponent(sel.to).replace(/%3A/g, ':')}`);
     if (S.focus && S.focus !== sel.brands[0]) parts.push(`focus=${encodeURIComponent(S.focus)}`);
     return '#' + parts.join('&');
   }
