@@ -264,6 +264,7 @@
         formatter: (v) => {
           const t = sh(v);
           if (t.h === '00' && t.m === '00') return `{d|${t.M}-${t.D}}`;
+          if (span > 3 * 86400e3) return `${t.M}-${t.D} ${t.h}时`;
           return span > 36 * 3600e3 ? `${t.M}-${t.D} ${t.h}:${t.m}` : `${t.h}:${t.m}`;
         },
         rich: { d: { fontWeight: 'bold', color: '#3b4657' } },
@@ -338,7 +339,7 @@
       if (areas[b]) {
         s.markArea = {
           silent: false,
-          label: { show: true, position: 'insideTop', color: '#c92a2a', fontSize: 11, fontWeight: 'bold' },
+          label: { show: true, position: 'insideTopRight', color: '#c92a2a', fontSize: 11, fontWeight: 'bold' },
           emphasis: { label: { show: true } },
           data: areas[b],
         };
@@ -408,7 +409,6 @@
     const by = new Map();
     for (const r of data.rows) { if (!by.has(r.brand)) by.set(r.brand, []); by.get(r.brand).push(r); }
     const series = [];
-    const multi = S.sel.brands.length > 1;
     S.sel.brands.forEach((b) => {
       const rows = (by.get(b) || []).slice().sort((x, y) => Date.parse(x.bucket) - Date.parse(y.bucket));
       for (const k of ['positive', 'neutral', 'negative']) {
@@ -420,10 +420,10 @@
         });
       }
       series.push({
-        id: `${b}:net`, name: `${brandName(b)} 净情感`, type: 'line', yAxisIndex: 1,
+        id: `${b}:net`, name: brandName(b), type: 'line', yAxisIndex: 1,
         data: rows.map((r) => [r.bucket, r.net]),
         showSymbol: false, smooth: true, z: 5,
-        lineStyle: { width: 2, color: brandColor(b), type: multi ? 'solid' : 'solid' }, itemStyle: { color: brandColor(b) },
+        lineStyle: { width: 2, color: brandColor(b) }, itemStyle: { color: brandColor(b) },
       });
     });
     const opt = Object.assign(baseOption(), {
@@ -515,7 +515,7 @@
       series: [{
         id: 'words', type: 'wordCloud', shape: 'square', keepAspect: false,
         left: 'center', top: 'center', width: '96%', height: '92%',
-        sizeRange: [13, 46], rotationRange: [0, 0], rotationStep: 90, gridSize: 6,
+        sizeRange: [13, 52], rotationRange: [0, 0], rotationStep: 90, gridSize: 6,
         drawOutOfBound: false, shrinkToFit: true, layoutAnimation: true,
         textStyle: { fontFamily: FONT },
         emphasis: { focus: 'self', textStyle: { textShadowBlur: 6, textShadowColor: 'rgba(0,0,0,.25)' } },
