@@ -299,10 +299,10 @@
   async function loadVolume(signal) {
     const url = reportURL('volume', { interval: true });
     const spikesURL = reportURL('spikes', { interval: true });
-    const [vol, spikes] = await Promise.all([
-      api(url, signal),
-      api(spikesURL, signal).catch((e) => { if (signal.aborted) throw e; return { rows: [], error: e.message }; }),
-    ]);
+    // one request at a time: the volume rows, then the spikes to mark on them
+    // (a failed spikes request leaves the chart without marks, not in error)
+    const vol = await api(url, signal);
+    const spikes = await api(spikesURL, signal).catch((e) => { if (signal.aborted) throw e; console.warn('iwom: spikes:', e.message); return { rows: [] }; });
     throwIfAborted(signal);
     const buckets = sortBuckets(vol.rows);
     const sum = new Map(); // brand -> Map(bucket -> posts)
