@@ -13,7 +13,7 @@ DEMO_COUNT ?= 20000
 SOURCE ?= gen
 DEMO_SOURCE := $(if $(filter gen,$(SOURCE)),gen,fake:$(SOURCE))
 
-.PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo clickhouse bench clean fuzz chaos
+.PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo demo-serve demo-stop clickhouse bench clean fuzz chaos browser screenshot dashboard-assets
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,10 @@ build: ## build the iwom binary into bin/
 clickhouse: ## make sure a ClickHouse answers on localhost:9000 (installs and starts one when missing)
 	test/clickhouse.sh start
 
-demo: build clickhouse ## run the whole pipeline on a generated crisis, then print the per-brand table, the alerts and the crisis brand's volume, sentiment and keywords reports
+DASHBOARD_LISTEN ?= 127.0.0.1:8080
+DASHBOARD_URL := http://$(DASHBOARD_LISTEN)/\#brand=siemens,cocacola,cmb&range=24h
+
+demo: build clickhouse demo-stop ## run the whole pipeline on a generated crisis, print the per-brand table, the alerts and the crisis brand's reports, then serve the dashboard and print its URL
 	rm -rf $(DEMO_DIR)
 	IWOM_DATA_DIR=$(DEMO_DIR) $(BIN) migrate
 	IWOM_DATA_DIR=$(DEMO_DIR) IWOM_LOG_FORMAT=console $(BIN) run --source $(DEMO_SOURCE) --count $(DEMO_COUNT) --seed 1 --scenario crisis --drain
@@ -43,10 +46,28 @@ demo: build clickhouse ## run the whole pipeline on a generated crisis, then pri
 	@echo
 	@echo "== siemens: hot words of the last 6 hours against the 6 before, rising first (iwom report keywords) =="
 	@$(BIN) report keywords --brand siemens --since 6h --limit 15
+	@echo
+	@$(MAKE) --no-print-directory demo-serve
 
+demo-serve: build ## (re)start `iwom serve` in the background on the demo's data (ClickHouse, alerts) and print the dashboard URL
+	@$(MAKE) --no-print-directory demo-stop
+	@mkdir -p $(DEMO_DIR)
+	@IWOM_DATA_DIR=$(DEMO_DIR) IWOM_METRICS_LISTEN= nohup $(BIN) serve --listen $(DASHBOARD_LISTEN) >$(DEMO_DIR)/serve.log 2>&1 & echo $$! >$(DEMO_DIR)/serve.pid
+	@for i in $$(seq 1 100); do $(BIN) health --url http://$(DASHBOARD_LISTEN)/readyz --timeout 1s >/dev/null 2>&1 && break; \
+	  if ! kill -0 $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null; then echo "iwom serve stopped:"; cat $(DEMO_DIR)/serve.log; exit 1; fi; sleep 0.2; done
+	@echo "== Dashboard: $(DASHBOARD_URL) =="
+	@echo "   (iwom serve runs in the background, pid $$(cat $(DEMO_DIR)/serve.pid), log $(DEMO_DIR)/serve.log; stop it with: make demo-stop)"
+
+demo-stop: ## stop the dashboard server `make demo` left running
+	@if [ -f $(DEMO_DIR)/serve.pid ]; then kill $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/serve.pid; sleep 0.5; fi
+
+ARTIFACTS ?= $(CURDIR)/test-output
 test: vet fmt-check ## install/start what the tests need, then run every test with the race detector
 	test/clickhouse.sh install
-	$(GO) test -race -shuffle=on -count=1 -timeout 40m ./...
+	test/browser.sh install
+	mkdir -p $(ARTIFACTS)
+	$(GO) test -race -shuffle=on -count=1 -timeout 40m -artifacts -outputdir $(ARTIFACTS) ./...
+	@echo "dashboard screenshot: $$(find $(ARTIFACTS) -name dashboard.png | head -1)"
 	# the race detector makes training ~10x slower, so the sentiment targets
 	# and the model's reproducibility are checked in a normal build
 	$(GO) test -count=1 -run 'Train|HeldOut|Reproduc|Target' ./analyzers/sentiment/ ./analyzers/enrich/
@@ -67,6 +88,15 @@ fuzz: ## run every Go fuzz target (parsers meeting the outside world) for FUZZTI
 	    fi; rm -f $$out; \
 	  done; \
 	done
+
+browser: ## install headless Chromium and the Noto CJK font (Debian) for the dashboard's browser test
+	test/browser.sh install
+
+screenshot: browser ## run the dashboard's browser test and save its screenshot as docs/dashboard.png (the README's)
+	IWOM_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(GO) test -count=1 -run 'TestDashboardInBrowser' ./test/
+
+dashboard-assets: ## install ECharts from the npm registry (pipeline/dashboard/package-lock.json) and copy its bundles into static/vendor
+	pipeline/dashboard/build-assets.sh
 
 chaos: ## the fault matrix alone (also part of make test), printing the table of cases
 	$(GO) test -count=1 -run 'TestChaos' -v ./test/ 2>&1 | grep -E '^(---|ok|FAIL)|^\| '

@@ -109,6 +109,39 @@ func httpGet(t *testing.T, u, token string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// startServe runs `iwom serve` (the built binary) with env on a free port
+// until the test ends, and returns its base URL once ready(base) holds,
+// and its output.
+func startServe(t *testing.T, bin string, env []string, ready func(base string) bool) (string, *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	srv := exec.Command(bin, "serve", "--listen", addr)
+	srv.Env = env
+	logs := &syncBuffer{}
+	srv.Stdout, srv.Stderr = logs, logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() })
+	base := "http://" + addr
+	waitFor(t, 30*time.Second, func() bool { return ready(base) }, func() string { return "iwom serve not ready:\n" + logs.String() })
+	return base, logs
+}
+
+// httpStatus is the status of GET u (0 when it fails), read within 2 s:
+// a stream's status arrives before its body.
+func httpStatus(u string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // `iwom serve` (the built binary) as a read-only ClickHouse user, with a
 // bearer token, answers every report with the same JSON as `iwom report
 // <name> --format json`; hostile parameters are data; the reader cannot
@@ -129,38 +162,12 @@ func TestAnalyticsServeAndCLI(t *testing.T) {
 	}
 
 	bin := iwomBinary(t)
-	addr := freeAddr(t)
 	token := "test-token-abcdefghijklmnop"
 	env := append(os.Environ(),
 		"IWOM_CLICKHOUSE_ADDR="+e.cfg.ClickHouse.Addr, "IWOM_CLICKHOUSE_DATABASE="+e.db,
 		"IWOM_API_CLICKHOUSE_USER="+user, "IWOM_API_CLICKHOUSE_PASSWORD="+password, "IWOM_API_TOKENS="+token,
 		"IWOM_LOG_FORMAT=json", "IWOM_METRICS_LISTEN=")
-	srv := exec.Command(bin, "serve", "--listen", addr)
-	srv.Env = env
-	logs := &syncBuffer{}
-	srv.Stdout, srv.Stderr = logs, logs
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() })
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if code, _ := func() (int, string) {
-			resp, err := http.Get(base + "/readyz")
-			if err != nil {
-				return 0, ""
-			}
-			resp.Body.Close()
-			return resp.StatusCode, ""
-		}(); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("iwom serve not ready:\n%s", logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	base, logs := startServe(t, bin, env, func(base string) bool { return httpStatus(base+"/readyz") == 200 })
 	if code, _ := httpGet(t, base+"/v1/reports/volume", ""); code != 401 {
 		t.Errorf("no token: %d", code)
 	}

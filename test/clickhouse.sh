@@ -5,6 +5,7 @@
 #                                use a running one, else start a private server under $IWOM_CH_DIR
 #   test/clickhouse.sh stop      stop the private server started by `start`
 set -euo pipefail
+. "$(dirname "$0")/apt.sh"
 
 PORT=${IWOM_CH_PORT:-9000}
 HTTP_PORT=${IWOM_CH_HTTP_PORT:-8123}
@@ -16,14 +17,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 install() {
   if have_server; then return 0; fi
   echo "clickhouse-server is missing: installing Debian's clickhouse-server and clickhouse-client" >&2
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "not root and no sudo: install clickhouse-server yourself, or run a ClickHouse on port $PORT" >&2; exit 1
-    fi
-  fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null
+  apt_install "ClickHouse (or run one on port $PORT)" clickhouse-server clickhouse-client
   have_server
 }
 

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -175,4 +177,39 @@ func mustWatchList(t *testing.T) *brands.WatchList {
 		t.Fatal(err)
 	}
 	return wl
+}
+
+// An open alert stream ends when the server shuts down, rather than
+// holding the shutdown for its whole grace period.
+func TestAlertStreamEndsOnShutdown(t *testing.T) {
+	s, _ := newServer(t, nil, time.Second)
+	s.SetAlerts(func(ctx context.Context, _ []string, _ uint64, _ func(uint64, []byte) error) error {
+		<-ctx.Done()
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, "127.0.0.1:0", func(a net.Addr) { addr <- a.String() }) }()
+	resp, err := http.Get("http://" + <-addr + "/v1/alerts/stream")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v", err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("shutdown took %s with a stream open", d)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("Serve did not return 8 s after shutdown began, with an alert stream open")
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Logf("stream closed: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,8 @@ type Server struct {
 	Dashboard http.Handler
 
 	alerts   atomic.Pointer[AlertFeed]
+	closing  chan struct{} // closed when Serve shuts down: open alert streams end
+	closeMu  sync.Once
 	streams  chan struct{}
 	open     prometheus.Gauge
 	slots    chan struct{}
@@ -57,6 +60,7 @@ func New(e *report.Engine, tokens []string, timeout time.Duration, maxConcurrent
 	s := &Server{Engine: e, Tokens: tokens, Timeout: timeout, Ready: ready, Log: log, Reg: reg,
 		slots:   make(chan struct{}, max(1, maxConcurrent)),
 		streams: make(chan struct{}, MaxAlertStreams),
+		closing: make(chan struct{}),
 		open: f.NewGauge(prometheus.GaugeOpts{Namespace: "iwom", Subsystem: "api", Name: "alert_streams",
 			Help: "Open alert streams (GET /v1/alerts/stream)."}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "api", Name: "requests_total",
@@ -234,6 +238,9 @@ func (s *Server) Serve(ctx context.Context, addr string, started func(net.Addr))
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: s.Timeout + 30*time.Second, IdleTimeout: 2 * time.Minute}
+	// Shutdown waits for open connections; an alert stream never ends on
+	// its own, so tell the streams to end first.
+	srv.RegisterOnShutdown(func() { s.closeMu.Do(func() { close(s.closing) }) })
 	if started != nil {
 		started(ln.Addr())
 	}
