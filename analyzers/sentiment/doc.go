@@ -63,13 +63,21 @@
 //
 // # Model and score
 //
-// Each bucket holds an int8 polarity weight, seven int8 emotion weights and
-// a uint8 cue weight (9 MB in memory; the gzip file is about 1.3 MB). For a
-// text with n feature occurrences, the polarity logit is
+// Each bucket holds an int8 polarity weight, seven int8 emotion weights,
+// an int8 Weibo polarity weight, an int8 domain weight and a uint8 cue
+// weight (11 MB in memory; the gzip file is about 1.8 MB). For a text with
+// n feature occurrences (values v = 1/√n per occurrence),
 //
-//	z = gate(E) · Σ w_f / √n,   gate(E) = 0.1 + 0.9·(1 − exp(−E)),
+//	d = Σ dom_f / √n                                   domain logit
+//	z = gate(E) · Σ (w_f + WeiboWeight·σ(d)·wb_f) / √n
+//	gate(E) = 0.1 + 0.9·(1 − exp(−E)),
 //
-// where E sums the cue weights of the features. Cue weights measure how
+// where w is the polarity head trained on all four corpora, wb the Weibo
+// head trained on the Weibo posts only, d the logit of a Weibo-vs-review
+// domain classifier (σ(d) ≈ 1 for Weibo-style posts, ≈ 0 for product and
+// hotel reviews) and E sums the cue weights of the features. The Weibo head
+// thus speaks for the posts the model is for and stays quiet on reviews,
+// whose polarity the review corpora teach better. Cue weights measure how
 // consistently a feature signals polarity across the four corpora (class-
 // and file-balanced log ratio, smoothed, minus 0.75; see cueWeights; the
 // lexicon group features get at least 1.5): they are high for 不错, 失望,
@@ -77,7 +85,8 @@
 // regression weights pick up from skewed review categories. Text without
 // sentiment words thus keeps a tenth of its logit and scores near 0
 // ("西门子今天发布了新款冰箱" ≈ +0.1), while the sign, and so the held-out
-// accuracy, is unchanged.
+// accuracy, is unchanged. Irony damping applies to the praise of each
+// head separately.
 //
 // Score = tanh(Slope·z/2) = 2·P(positive) − 1, with Slope fitted on a
 // development slice of the training data, so Score is calibrated. Label is
@@ -109,11 +118,18 @@
 // The polarity head is one logistic regression without intercept, trained
 // by AdaGrad (10 epochs, learning rate 0.2, L2 1e-5 on touched weights) on
 // the training rows of all files, Weibo rows counted twice as Weibo is the
-// target domain; three fits on different shuffles are averaged. The
-// emotion head is a multinomial logistic regression without intercepts on
+// target domain; three fits on different shuffles are averaged. The Weibo
+// head is NBSVM (Wang & Manning 2012) on the Weibo training rows: every
+// feature is scaled by its naive Bayes log-count ratio on those rows
+// (binarised counts, add-1 smoothing; buckets in fewer than 3 Weibo texts
+// get 0) and the same logistic regression is fitted on the scaled
+// features; the scale is folded into the stored weight, so scoring costs
+// nothing more. WeiboWeight is 0.5. The domain classifier is a logistic
+// regression without intercept, Weibo training rows (loss ×4) against the
+// review rows, one fit. The emotion head is a multinomial logistic regression without intercepts on
 // the Weibo rows (5 epochs, learning rate 0.01). Weights of buckets seen in
 // fewer than 3 training texts are zeroed. Without intercepts, a text
-// without features scores exactly 0 with no emotion. Training takes 8–20 s
+// without features scores exactly 0 with no emotion. Training takes 11–20 s
 // on 2 cores and is deterministic; the hyper-parameters, the SHA-256 of
 // each file and the held-out scores are stored in the model file
 // (Model.Metadata). To rebuild model.bin.gz:
@@ -129,32 +145,33 @@
 // Polarity is decided by the sign of Score; "neutral" is the share of
 // held-out texts that Score labels neutral. `iwom eval sentiment` gives the
 // same figures through the enrich stage's normalisation and brand masking,
-// but for waimai_10k (0.9019 there: masking 可口可乐 in one review flips
+// but for waimai_10k (0.9011 there: masking 可口可乐 in one review flips
 // it).
 //
 //	file                          n     accuracy  macro-F1  neutral
-//	ChnSentiCorp_htl_all          803   0.9153    0.9053    0.080
-//	waimai_10k                    1223  0.9027    0.8863    0.110
-//	online_shopping_10_cats       6229  0.9348    0.9348    0.065
-//	weibo_emotion_17k polarity    1544  0.8750    0.8728    0.170
+//	ChnSentiCorp_htl_all          803   0.9141    0.9040    0.082
+//	waimai_10k                    1223  0.9019    0.8855    0.111
+//	online_shopping_10_cats       6229  0.9334    0.9334    0.067
+//	weibo_emotion_17k polarity    1544  0.8944    0.8921    0.119
 //	weibo_emotion_17k emotion     1770  0.6627    0.6222
 //
 // Emotion F1 per class: gratitude 0.90, optimism 0.71, fear 0.70, anger
 // 0.59, surprise 0.52, disgust 0.48, sadness 0.46. The Weibo split holds
 // 1770 rows but only 919 distinct texts (one post appears 37 times);
-// counted over distinct texts, polarity accuracy is 0.875 and emotion
+// counted over distinct texts, polarity accuracy is 0.893 and emotion
 // accuracy 0.606.
 //
-// The brief's Weibo polarity target of 0.92 is not reached. Its reference
-// point, "naive Bayes over character bigrams reaches about 0.90", holds on
-// a random row split, where copies of a post land on both sides (NB: 0.918
-// there); on this split, where no held-out text was trained on, the same
-// naive Bayes reaches 0.876. Row accuracy here is dominated by a few
-// duplicated posts (two gratitude posts mentioning 难过, 绝望, 牺牲 make 48
-// of the 1544 rows); combinations that fix them (the emotion head's
-// polarity added to the logit reaches 0.914 on rows) do not move the
-// distinct-text accuracy (0.877), so they are not used. See
-// docs/QUALITY.md for the measurements.
+// The brief's Weibo polarity target of 0.92 is not reached (0.894). Its
+// reference point, "naive Bayes over character bigrams reaches about
+// 0.90", holds on a random row split, where copies of a post land on both
+// sides (NB: 0.918 there); on this split, where no held-out text was
+// trained on, the same naive Bayes reaches 0.876. Row accuracy here is
+// dominated by a few duplicated posts: two gratitude posts mentioning 难过,
+// 绝望, 牺牲 make 48 of the 1544 rows (3.1 points). This model gets both
+// wrong; the only change found that fixes them (the emotion head's
+// polarity added to the logit: 0.914 on rows) leaves the distinct-text
+// accuracy where it was (0.877), so it is not used. See docs/QUALITY.md
+// for the measurements.
 package sentiment
 
 //go:generate go run ./cmd/sentimenttrain -data ../../../shared/data/sentiment -out model.bin.gz

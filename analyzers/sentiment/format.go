@@ -20,6 +20,8 @@ import (
 //	uint32 n, n bytes          Metadata as JSON
 //	1<<bits int8               polarity weights, bucket order
 //	7 × 1<<bits int8           emotion weights, one column per emotion
+//	1<<bits int8               Weibo polarity weights
+//	1<<bits int8               domain weights
 //	1<<bits uint8              cue weights
 //
 // Integers are little-endian. Storing the table column by column keeps the
@@ -28,7 +30,7 @@ import (
 
 const (
 	fileMagic     = "IWOMSENT"
-	formatVersion = 1
+	formatVersion = 2
 	minBits       = 10
 	maxBits       = 24
 )
@@ -68,7 +70,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 		return cw.n, fmt.Errorf("writing sentiment model: %w", err)
 	}
 	col := make([]byte, len(m.w))
-	for k := 0; k < 8; k++ {
+	for k := range numCols {
 		for i := range m.w {
 			col[i] = byte(m.w[i][k])
 		}
@@ -120,9 +122,9 @@ func Load(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
 	}
 	m.setup()
-	m.w = make([][8]int8, 1<<m.bits)
+	m.w = make([][numCols]int8, 1<<m.bits)
 	col := make([]byte, len(m.w))
-	for k := 0; k < 8; k++ {
+	for k := range numCols {
 		if _, err := io.ReadFull(br, col); err != nil {
 			return nil, fmt.Errorf("%w: reading weights: %w", ErrBadModel, err)
 		}
@@ -152,6 +154,9 @@ func (md *Metadata) validate() error {
 		{"norm_pow", md.NormPow},
 		{"pol_scale", float64(md.PolScale)},
 		{"emo_scale", float64(md.EmoScale)},
+		{"weibo_scale", float64(md.WeiboScale)},
+		{"domain_scale", float64(md.DomainScale)},
+		{"weibo_weight", md.WeiboWeight},
 		{"cue_step", float64(md.CueStep)},
 		{"evidence_floor", md.EvidenceFloor},
 		{"threshold", md.Threshold},

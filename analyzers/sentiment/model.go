@@ -35,16 +35,28 @@ const (
 // safe for concurrent use.
 type Model struct {
 	bits uint
-	// w holds, per hash bucket, the quantised polarity weight followed by
-	// the seven emotion weights, so one feature costs one 8-byte load.
-	w []([8]int8)
+	// w holds, per hash bucket, the quantised polarity weight, the seven
+	// emotion weights, the Weibo polarity weight and the domain weight
+	// (see the col* constants), so one feature costs one 10-byte load.
+	w []([numCols]int8)
 	// cue holds, per bucket, the feature's sentiment evidence in units of
 	// Metadata.CueStep (see cueWeights).
 	cue      []uint8
 	polScale float64 // polarity weight = int8 · PolScale
 	emoScale float64 // emotion logit = int8 · EmoScale · EmotionTemp
+	wbScale  float64 // Weibo polarity weight = int8 · WeiboScale · WeiboWeight
+	domScale float64 // domain weight = int8 · DomainScale
 	meta     Metadata
 }
+
+// Columns of Model.w.
+const (
+	colPol    = 0 // polarity, all corpora
+	colEmo    = 1 // first of the seven emotion weights
+	colWeibo  = 8 // polarity, Weibo only
+	colDomain = 9 // Weibo (> 0) versus review (< 0) text
+	numCols   = 10
+)
 
 // Metadata describes how a model was built, how it scores and what it
 // scored on the held-out splits. It is stored in the model file.
@@ -56,9 +68,18 @@ type Metadata struct {
 	// occurrences has value c/n^NormPow.
 	NormPow float64 `json:"norm_pow"`
 	// PolScale, EmoScale and CueStep turn the stored bytes into weights.
-	PolScale float32 `json:"pol_scale"`
-	EmoScale float32 `json:"emo_scale"`
-	CueStep  float32 `json:"cue_step"`
+	PolScale    float32 `json:"pol_scale"`
+	EmoScale    float32 `json:"emo_scale"`
+	WeiboScale  float32 `json:"weibo_scale"`
+	DomainScale float32 `json:"domain_scale"`
+	CueStep     float32 `json:"cue_step"`
+
+	// WeiboWeight: the polarity logit, before the evidence gate, is
+	// Σ (pol + WeiboWeight·sigmoid(d)·weibo)·value, where d = Σ
+	// domain·value is the domain classifier's logit (Weibo-like text
+	// > 0, review-like text < 0). The Weibo head thus speaks for
+	// Weibo-style posts and keeps quiet on product reviews.
+	WeiboWeight float64 `json:"weibo_weight"`
 
 	// The polarity logit z = Σ weight·value is multiplied by the evidence
 	// gate EvidenceFloor + (1−EvidenceFloor)·(1 − exp(−E/EvidenceScale)),
@@ -106,6 +127,8 @@ func (m *Model) setup() {
 	m.bits = uint(m.meta.Bits)
 	m.polScale = float64(m.meta.PolScale)
 	m.emoScale = float64(m.meta.EmoScale) * m.meta.EmotionTemp
+	m.wbScale = float64(m.meta.WeiboScale) * m.meta.WeiboWeight
+	m.domScale = float64(m.meta.DomainScale)
 }
 
 //go:embed model.bin.gz
@@ -139,6 +162,7 @@ const maxPooledFeatures = 1 << 16
 type prediction struct {
 	features int     // feature occurrences
 	evidence float64 // E, the summed cue weights
+	domain   float64 // domain logit: > 0 Weibo-like, < 0 review-like
 	z        float64 // gated, irony-damped polarity logit, before Slope
 	score    float64
 	emo      [7]float64 // emotion logits (temperature applied)
@@ -209,21 +233,23 @@ func (m *Model) label(score float64) string {
 func (m *Model) predict(text string) prediction {
 	bp := featBufs.Get().(*[]uint32)
 	feats, flags := appendFeatures((*bp)[:0], text, m.bits)
-	var pol int32
+	var pol, wb, dom int32
 	var emo [7]int32
 	var ev uint32
 	w, cue := m.w, m.cue
 	for _, ix := range feats {
 		ev += uint32(cue[ix])
 		b := &w[ix]
-		pol += int32(b[0])
-		emo[0] += int32(b[1])
-		emo[1] += int32(b[2])
-		emo[2] += int32(b[3])
-		emo[3] += int32(b[4])
-		emo[4] += int32(b[5])
-		emo[5] += int32(b[6])
-		emo[6] += int32(b[7])
+		pol += int32(b[colPol])
+		emo[0] += int32(b[colEmo])
+		emo[1] += int32(b[colEmo+1])
+		emo[2] += int32(b[colEmo+2])
+		emo[3] += int32(b[colEmo+3])
+		emo[4] += int32(b[colEmo+4])
+		emo[5] += int32(b[colEmo+5])
+		emo[6] += int32(b[colEmo+6])
+		wb += int32(b[colWeibo])
+		dom += int32(b[colDomain])
 	}
 	n := len(feats)
 	if cap(feats) <= maxPooledFeatures {
@@ -238,19 +264,31 @@ func (m *Model) predict(text string) prediction {
 	p.evidence = float64(ev) * float64(m.meta.CueStep)
 	f := m.meta.EvidenceFloor
 	gate := f - (1-f)*math.Expm1(-p.evidence/m.meta.EvidenceScale)
-	p.z = float64(pol) * m.polScale * norm * gate
-	switch {
-	case p.z <= 0:
-	case flags&flagIrony != 0:
-		p.z *= m.meta.IronyDamp
-	case flags&flagHehe != 0:
-		p.z *= m.meta.HeheDamp
-	}
+	p.domain = float64(dom) * m.domScale * norm
+	// Irony damps the praise of each head on its own, so that one head's
+	// praise (谢谢 to the Weibo head) does not cancel the other's
+	// complaint in 真是谢谢你啊，让我等了三个小时[微笑].
+	zg := m.damp(float64(pol)*m.polScale, flags)
+	zw := m.damp(float64(wb)*m.wbScale/(1+math.Exp(-p.domain)), flags)
+	p.z = (zg + zw) * norm * gate
 	p.score = math.Tanh(m.meta.Slope * p.z / 2)
 	for k := range emo {
 		p.emo[k] = float64(emo[k]) * m.emoScale * norm
 	}
 	return p
+}
+
+// damp applies IronyDamp or HeheDamp to a positive logit of a text with
+// those flags.
+func (m *Model) damp(z float64, flags featureFlags) float64 {
+	switch {
+	case z <= 0:
+	case flags&flagIrony != 0:
+		z *= m.meta.IronyDamp
+	case flags&flagHehe != 0:
+		z *= m.meta.HeheDamp
+	}
+	return z
 }
 
 // emotion returns the most probable emotion and its probability. With

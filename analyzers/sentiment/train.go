@@ -35,6 +35,22 @@ type TrainOptions struct {
 	// the domain the model is for.
 	CorpusWeight map[string]float64 `json:"corpus_weight,omitempty"`
 
+	// Weibo head: a second polarity head trained on the Weibo rows only,
+	// as NBSVM (Wang & Manning 2012): each feature is scaled by its naive
+	// Bayes log-count ratio on those rows (binarised counts, WeiboAlpha
+	// added), buckets in fewer than MinSupport Weibo training texts are
+	// left out, and the same logistic regression as the polarity head is
+	// fitted (Epochs, LearningRate, L2, Runs). Its logit is added to the
+	// polarity logit with weight WeiboWeight times the probability, by a
+	// domain classifier, that the text is Weibo-like rather than a review.
+	WeiboWeight float64 `json:"weibo_weight"`
+	WeiboAlpha  float64 `json:"weibo_alpha"`
+	// Domain classifier: logistic regression without intercept, Weibo
+	// training rows against the review files' rows, the Weibo rows'
+	// loss multiplied by DomainWeiboWeight (there are about five times
+	// fewer of them); one fit, Epochs epochs.
+	DomainWeiboWeight float64 `json:"domain_weibo_weight"`
+
 	// Emotion head: multinomial logistic regression without intercepts,
 	// trained by AdaGrad on the Weibo training rows.
 	EmotionEpochs       int     `json:"emotion_epochs"`
@@ -79,6 +95,9 @@ func DefaultTrainOptions() TrainOptions {
 		L2:                  1e-5,
 		Runs:                3,
 		CorpusWeight:        map[string]float64{"weibo_emotion_17k.csv": 2},
+		WeiboWeight:         0.5,
+		WeiboAlpha:          1,
+		DomainWeiboWeight:   4,
 		EmotionEpochs:       5,
 		EmotionLearningRate: 0.01,
 		EmotionL2:           1e-5,
@@ -117,6 +136,9 @@ func (o *TrainOptions) fillDefaults() {
 	if o.CorpusWeight == nil {
 		o.CorpusWeight = d.CorpusWeight
 	}
+	setFloat(&o.WeiboWeight, d.WeiboWeight)
+	setFloat(&o.WeiboAlpha, d.WeiboAlpha)
+	setFloat(&o.DomainWeiboWeight, d.DomainWeiboWeight)
 	setInt(&o.EmotionEpochs, d.EmotionEpochs)
 	setFloat(&o.EmotionLearningRate, d.EmotionLearningRate)
 	setFloat(&o.EmotionL2, d.EmotionL2)
@@ -200,6 +222,7 @@ func Train(opts TrainOptions) (*Model, *TrainReport, error) {
 	var (
 		wg          sync.WaitGroup
 		pol, cue    []float64
+		wb, dom     []float64
 		emo         []float32
 		slope, temp float64
 	)
@@ -218,12 +241,12 @@ func Train(opts TrainOptions) (*Model, *TrainReport, error) {
 	wg.Go(func() {
 		t := time.Now()
 		all := fitPolarity(data, polAll, bits, opts)
-		pol, cue = all.pol, all.cue
+		pol, cue, wb, dom = all.pol, all.cue, all.wb, all.dom
 		logf("polarity: fitted on %d rows in %v", len(polAll), time.Since(t).Round(time.Millisecond))
 	})
 	wg.Go(func() {
 		t := time.Now()
-		fit := newModel(nil, fitEmotion(data, emoFit, bits, opts), nil, opts)
+		fit := newModel(nil, fitEmotion(data, emoFit, bits, opts), nil, nil, nil, opts)
 		var zs [][7]float64
 		var ys []int
 		for _, r := range devRows(data, emoAll) {
@@ -237,7 +260,7 @@ func Train(opts TrainOptions) (*Model, *TrainReport, error) {
 	})
 	wg.Wait()
 
-	m := newModel(pol, emo, cue, opts)
+	m := newModel(pol, emo, cue, wb, dom, opts)
 	m.meta.Slope = slope
 	m.meta.EmotionTemp = temp
 	m.setup()
@@ -350,20 +373,77 @@ func devRows(data []*corpusData, rows []ref) []ref {
 	return out
 }
 
-// floatPolarity is a fitted polarity head with its float weights and, for
-// calibration, its quantised model (slope 1, no emotion).
+// floatPolarity is a fitted polarity head (with the Weibo head and the
+// domain classifier) with its float weights and, for calibration, its
+// quantised model (slope 1, no emotion).
 type floatPolarity struct {
-	pol, cue []float64
+	pol, cue, wb, dom []float64
 	*Model
 }
 
-// fitPolarity trains the polarity and cue weights on rows and prunes the
-// weights of rarely seen buckets.
+// fitPolarity trains the polarity, Weibo, domain and cue weights on rows
+// and prunes the weights of rarely seen buckets.
 func fitPolarity(data []*corpusData, rows []ref, bits uint, o TrainOptions) floatPolarity {
 	w := trainPolarity(data, rows, bits, o)
 	prunePolarity(w, support(data, rows, bits), o.MinSupport)
 	cue := cueWeights(data, rows, bits, o)
-	return floatPolarity{pol: w, cue: cue, Model: newModel(w, nil, cue, o)}
+
+	var wbRows, domRows []ref
+	for _, r := range rows {
+		y := 0
+		if data[r.file].c.Labels == Emotion7 {
+			wbRows = append(wbRows, r)
+			y = 1
+		}
+		domRows = append(domRows, ref{r.file, r.row, y})
+	}
+	wbSup := support(data, wbRows, bits)
+	scale := nbRatio(data, wbRows, bits, o.WeiboAlpha)
+	prunePolarity(scale, wbSup, o.MinSupport)
+	wb := trainLR(data, wbRows, bits, o, lrSpec{
+		scale: scale, runs: o.Runs, stream: 0x776230, constrain: true,
+	})
+	prunePolarity(wb, wbSup, o.MinSupport)
+
+	var weibo string
+	for _, d := range data {
+		if d.c.Labels == Emotion7 {
+			weibo = d.c.File
+		}
+	}
+	dom := trainLR(data, domRows, bits, o, lrSpec{
+		weight: map[string]float64{weibo: o.DomainWeiboWeight}, runs: 1, stream: 0x646f6d,
+	})
+	prunePolarity(dom, support(data, domRows, bits), o.MinSupport)
+	return floatPolarity{pol: w, cue: cue, wb: wb, dom: dom, Model: newModel(w, nil, cue, wb, dom, o)}
+}
+
+// nbRatio returns, per bucket, the naive Bayes log-count ratio of the
+// positive and negative rows: log((p_j+α)/‖p+α‖₁) − log((q_j+α)/‖q+α‖₁)
+// with p_j, q_j the numbers of positive and negative rows holding
+// bucket j. The lexicon group buckets get 1.
+func nbRatio(data []*corpusData, rows []ref, bits uint, alpha float64) []float64 {
+	n := 1 << bits
+	cnt := make([]float64, 2*n) // [2j] negative, [2j+1] positive
+	for _, r := range rows {
+		idx, _ := data[r.file].feats.row(r.row)
+		for _, j := range idx {
+			cnt[2*int(j)+r.y]++
+		}
+	}
+	var sq, sp float64
+	for j := range n {
+		sq += cnt[2*j] + alpha
+		sp += cnt[2*j+1] + alpha
+	}
+	out := make([]float64, n)
+	for j := range out {
+		out[j] = math.Log((cnt[2*j+1]+alpha)/sp) - math.Log((cnt[2*j]+alpha)/sq)
+	}
+	for j := range numReserved {
+		out[j] = 1
+	}
+	return out
 }
 
 // fitEmotion trains the emotion weights on rows and prunes the weights of
@@ -393,48 +473,82 @@ func constrainPolarity(w []float64) {
 // trainPolarity averages the weights of o.Runs fits on different
 // shuffles, which steadies the result of plain SGD.
 func trainPolarity(data []*corpusData, rows []ref, bits uint, o TrainOptions) []float64 {
-	runs := max(o.Runs, 1)
-	sum := make([]float64, 1<<bits)
-	for r := range runs {
-		w := trainPolarityRun(data, rows, bits, o, o.Seed+uint64(r))
+	return trainLR(data, rows, bits, o, lrSpec{
+		weight: o.CorpusWeight, runs: o.Runs, stream: 0x706f6c, constrain: true,
+	})
+}
+
+// lrSpec describes one logistic regression fit by trainLR.
+type lrSpec struct {
+	// scale multiplies each bucket's feature values (nil: 1); the
+	// returned weights have it folded in.
+	scale []float64
+	// weight multiplies the loss of each file's rows (1 if absent).
+	weight map[string]float64
+	// runs fits on different shuffles are averaged; stream tells the
+	// fits of different heads apart in the random number generator.
+	runs   int
+	stream uint64
+	// constrain keeps the lexicon group weights on their side.
+	constrain bool
+}
+
+// trainLR fits logistic regression without intercept by AdaGrad (o.Epochs,
+// o.LearningRate, o.L2 applied to the weights a row touches), averaging
+// the weights of sp.runs fits on different shuffles.
+func trainLR(data []*corpusData, rows []ref, bits uint, o TrainOptions, sp lrSpec) []float64 {
+	n := 1 << bits
+	runs := max(sp.runs, 1)
+	sum := make([]float64, n)
+	w := make([]float64, n)
+	g2 := make([]float64, n)
+	for run := range runs {
+		clear(w)
+		clear(g2)
+		rng := rand.New(rand.NewPCG(o.Seed+uint64(run), sp.stream))
+		for range o.Epochs {
+			for _, r := range shuffled(rows, rng) {
+				d := data[r.file]
+				idx, val := d.feats.row(r.row)
+				var z float64
+				for k, j := range idx {
+					v := float64(val[k])
+					if sp.scale != nil {
+						v *= sp.scale[j]
+					}
+					z += w[j] * v
+				}
+				g := sigmoid(z) - float64(r.y)
+				if cw, ok := sp.weight[d.c.File]; ok {
+					g *= cw
+				}
+				for k, j := range idx {
+					v := float64(val[k])
+					if sp.scale != nil {
+						v *= sp.scale[j]
+					}
+					gr := g*v + o.L2*w[j]
+					g2[j] += gr * gr
+					w[j] -= o.LearningRate * gr / math.Sqrt(g2[j]+1e-6)
+				}
+				if sp.constrain {
+					// The lexicon group buckets have scale 1.
+					constrainPolarity(w)
+				}
+			}
+		}
 		for j := range sum {
-			sum[j] += w[j]
+			if sp.scale != nil {
+				sum[j] += w[j] * sp.scale[j]
+			} else {
+				sum[j] += w[j]
+			}
 		}
 	}
 	for j := range sum {
 		sum[j] /= float64(runs)
 	}
 	return sum
-}
-
-// trainPolarityRun fits logistic regression by AdaGrad, with L2 applied
-// to the weights a row touches.
-func trainPolarityRun(data []*corpusData, rows []ref, bits uint, o TrainOptions, seed uint64) []float64 {
-	n := 1 << bits
-	w := make([]float64, n)
-	g2 := make([]float64, n)
-	rng := rand.New(rand.NewPCG(seed, 0x706f6c))
-	for range o.Epochs {
-		for _, r := range shuffled(rows, rng) {
-			d := data[r.file]
-			idx, val := d.feats.row(r.row)
-			var z float64
-			for k, j := range idx {
-				z += w[j] * float64(val[k])
-			}
-			g := sigmoid(z) - float64(r.y)
-			if cw, ok := o.CorpusWeight[d.c.File]; ok {
-				g *= cw
-			}
-			for k, j := range idx {
-				gr := g*float64(val[k]) + o.L2*w[j]
-				g2[j] += gr * gr
-				w[j] -= o.LearningRate * gr / math.Sqrt(g2[j]+1e-6)
-			}
-			constrainPolarity(w)
-		}
-	}
-	return w
 }
 
 // trainEmotion fits multinomial logistic regression by AdaGrad; weights
@@ -618,23 +732,32 @@ const cueStep = 0.02
 
 // newModel quantises float weights into a model (slope and temperature 1
 // until calibrated). Each head is scaled by its largest absolute weight.
-// pol, emo and cue may be nil (all zero).
-func newModel(pol []float64, emo []float32, cue []float64, o TrainOptions) *Model {
+// pol, emo, cue, wb and dom may be nil (all zero).
+func newModel(pol []float64, emo []float32, cue, wb, dom []float64, o TrainOptions) *Model {
 	n := 1 << o.Bits
-	var pmax, emax float64
+	var pmax, emax, wmax, dmax float64
 	for _, v := range pol {
 		pmax = math.Max(pmax, math.Abs(v))
+	}
+	for _, v := range wb {
+		wmax = math.Max(wmax, math.Abs(v))
+	}
+	for _, v := range dom {
+		dmax = math.Max(dmax, math.Abs(v))
 	}
 	for _, v := range emo {
 		emax = math.Max(emax, math.Abs(float64(v)))
 	}
-	m := &Model{w: make([][8]int8, n), cue: make([]uint8, n)}
+	m := &Model{w: make([][numCols]int8, n), cue: make([]uint8, n)}
 	m.meta = Metadata{
 		Version:        formatVersion,
 		Bits:           o.Bits,
 		NormPow:        o.NormPow,
 		PolScale:       float32(pmax / 127),
 		EmoScale:       float32(emax / 127),
+		WeiboScale:     float32(wmax / 127),
+		DomainScale:    float32(dmax / 127),
+		WeiboWeight:    o.WeiboWeight,
 		CueStep:        cueStep,
 		EvidenceScale:  o.EvidenceScale,
 		EvidenceFloor:  o.EvidenceFloor,
@@ -655,12 +778,18 @@ func newModel(pol []float64, emo []float32, cue []float64, o TrainOptions) *Mode
 	}
 	for i := range n {
 		if pol != nil {
-			m.w[i][0] = q(pol[i], m.meta.PolScale)
+			m.w[i][colPol] = q(pol[i], m.meta.PolScale)
 		}
 		if emo != nil {
 			for c := range 7 {
-				m.w[i][1+c] = q(float64(emo[i*7+c]), m.meta.EmoScale)
+				m.w[i][colEmo+c] = q(float64(emo[i*7+c]), m.meta.EmoScale)
 			}
+		}
+		if wb != nil {
+			m.w[i][colWeibo] = q(wb[i], m.meta.WeiboScale)
+		}
+		if dom != nil {
+			m.w[i][colDomain] = q(dom[i], m.meta.DomainScale)
 		}
 		if cue != nil {
 			c := math.Max(0, math.Abs(cue[i])-o.CueThreshold)

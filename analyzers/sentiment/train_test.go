@@ -87,9 +87,9 @@ func TestTrainTargets(t *testing.T) {
 		{file: "waimai_10k.csv", accuracy: 0.90, macroF1: 0.88},
 		{file: "online_shopping_10_cats.csv", accuracy: 0.93, macroF1: 0.93},
 		// The brief asks 0.92 for Weibo polarity; the model reaches
-		// 0.87 (0.88 over distinct texts; see the package doc). This
+		// 0.894 (0.893 over distinct texts; see the package doc). This
 		// guards what it reaches.
-		{file: "weibo_emotion_17k.csv", accuracy: 0.64, macroF1: 0.60, polarity: 0.86},
+		{file: "weibo_emotion_17k.csv", accuracy: 0.64, macroF1: 0.60, polarity: 0.885},
 	} {
 		r := rep.HeldOut[tc.file]
 		if r == nil {

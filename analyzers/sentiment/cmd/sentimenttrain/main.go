@@ -31,6 +31,8 @@ func main() {
 	flag.IntVar(&o.Epochs, "epochs", o.Epochs, "polarity epochs")
 	flag.Float64Var(&o.LearningRate, "lr", o.LearningRate, "polarity AdaGrad learning rate")
 	flag.IntVar(&o.Runs, "runs", o.Runs, "polarity fits averaged")
+	flag.Float64Var(&o.WeiboWeight, "weibo-weight", o.WeiboWeight, "weight of the Weibo head's logit")
+	flag.Float64Var(&o.WeiboAlpha, "weibo-alpha", o.WeiboAlpha, "naive Bayes smoothing of the Weibo head's feature scales")
 	flag.IntVar(&o.EmotionEpochs, "emotion-epochs", o.EmotionEpochs, "emotion epochs")
 	flag.Float64Var(&o.EmotionLearningRate, "emotion-lr", o.EmotionLearningRate, "emotion AdaGrad learning rate")
 	flag.Uint64Var(&o.Seed, "seed", o.Seed, "shuffling seed")
@@ -60,8 +62,8 @@ func main() {
 		slices.Sort(files)
 		for _, f := range files {
 			r := rep.HeldOut[f]
-			fmt.Printf("%-28s n=%5d accuracy=%.4f macro-F1=%.4f | polarity n=%5d accuracy=%.4f macro-F1=%.4f neutral=%.3f\n",
-				f, r.N, r.Accuracy, r.MacroF1, r.PolarityN, r.PolarityAccuracy, r.PolarityMacroF1, r.NeutralRate)
+			fmt.Printf("%-28s n=%5d accuracy=%.4f macro-F1=%.4f | polarity n=%5d accuracy=%.4f macro-F1=%.4f neutral=%.3f distinct=%.4f\n",
+				f, r.N, r.Accuracy, r.MacroF1, r.PolarityN, r.PolarityAccuracy, r.PolarityMacroF1, r.NeutralRate, r.DistinctPolarityAccuracy)
 		}
 		fmt.Printf("slope %.3f, emotion temperature %.3f, trained in %.1fs\n", rep.Slope, rep.EmotionTemp, rep.Seconds)
 	}
