@@ -191,7 +191,7 @@ func TestOneRefreshAtATime(t *testing.T) {
 // TestDailyQuotaPauses: 45009 pauses the poller until the quota resets,
 // then it resumes; 45011 backs off.
 func TestDailyQuotaPauses(t *testing.T) {
-	r := newRig(t, fakeplatform.Options{WechatQuota: &fakeplatform.RateLimit{Calls: 6, Per: 30 * time.Millisecond}})
+	r := newRig(t, fakeplatform.Options{WechatQuota: &fakeplatform.RateLimit{Calls: 6, Per: 250 * time.Millisecond}})
 	r.fp.Inject("/cgi-bin/comment/list", fakeplatform.FaultRateLimit)
 	pub, err := r.run(t, r.connector(t, r.config(nil)))
 	if err != nil {

@@ -192,7 +192,7 @@ func TestPageBudget(t *testing.T) {
 // TestRateLimitBackoffAndResume: past its quota the platform answers
 // 10023 (as a number and as a string); the poller backs off and resumes.
 func TestRateLimitBackoffAndResume(t *testing.T) {
-	r := newRig(t, fakeplatform.Options{WeiboRateLimit: &fakeplatform.RateLimit{Calls: 3, Per: 40 * time.Millisecond}})
+	r := newRig(t, fakeplatform.Options{WeiboRateLimit: &fakeplatform.RateLimit{Calls: 3, Per: 250 * time.Millisecond}})
 	cfg := r.config(nil)
 	pub, err := r.run(t, cfg)
 	if err != nil {

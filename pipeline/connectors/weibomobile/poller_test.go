@@ -138,7 +138,7 @@ func TestDeliversCleanText(t *testing.T) {
 // again; captcha pages, ok:-100 and 418 make the poller back off and
 // resume; all are counted.
 func TestEmptyPagesAndCaptcha(t *testing.T) {
-	r := newRig(t, fakeplatform.Options{EmptyEvery: 4, MobileLimit: &fakeplatform.RateLimit{Calls: 3, Per: 15 * time.Millisecond}})
+	r := newRig(t, fakeplatform.Options{EmptyEvery: 4, MobileLimit: &fakeplatform.RateLimit{Calls: 3, Per: 250 * time.Millisecond}})
 	cfg := r.config(func(c *Config) { c.EmptyRetries = 3 })
 	pub, err := r.run(t, cfg)
 	if err != nil {
