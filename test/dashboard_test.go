@@ -138,7 +138,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if name == "words" {
 			wantBrands = brands[:1] // one brand at a time, the first selected by default
 		}
-		if got, _ := listParam(q["brand"]); !slices.Equal(got, wantBrands) {
+		if got := listParam(q["brand"]); !slices.Equal(got, wantBrands) {
 			t.Errorf("panel %s asked for brands %v, want %v (%s)", name, got, wantBrands, p.URL)
 		}
 		if q.Get("since") == "" && q.Get("from") == "" {
@@ -616,7 +616,7 @@ func click(t *testing.T, ctx context.Context, locate, what string) {
 }
 
 // listParam splits repeated and comma-separated values.
-func listParam(vals []string) ([]string, error) {
+func listParam(vals []string) []string {
 	var out []string
 	for _, v := range vals {
 		for _, x := range strings.Split(v, ",") {
@@ -625,5 +625,5 @@ func listParam(vals []string) ([]string, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }

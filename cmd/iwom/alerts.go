@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -116,7 +117,11 @@ func alertsTailCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			return a.Bus.Follow(cmd.Context(), bus.StreamAlerts, f.subject(), all, func(m jetstream.Msg) error {
+			backlog := 0 // only new alerts
+			if all {
+				backlog = math.MaxInt
+			}
+			return a.Bus.Feed(cmd.Context(), bus.StreamAlerts, []string{f.subject()}, 0, backlog, func(m bus.FeedMsg) error {
 				return printAlert(m, &f)
 			})
 		},
@@ -126,17 +131,17 @@ func alertsTailCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printAlert(m jetstream.Msg, f *alertFlags) error {
+func printAlert(m bus.FeedMsg, f *alertFlags) error {
 	var al alerts.Alert
-	if err := json.Unmarshal(m.Data(), &al); err != nil {
-		fmt.Printf("%s: unreadable alert: %v\n", m.Subject(), err)
+	if err := json.Unmarshal(m.Data, &al); err != nil {
+		fmt.Printf("%s: unreadable alert: %v\n", m.Subject, err)
 		return nil
 	}
 	if !f.keep(&al) {
 		return nil
 	}
 	if f.format == "json" {
-		_, err := fmt.Fprintln(os.Stdout, string(m.Data()))
+		_, err := fmt.Fprintln(os.Stdout, string(m.Data))
 		return err
 	}
 	_, err := fmt.Printf("%s  %s\n", al.EventTime.UTC().Format("2006-01-02 15:04:05"), forward.Summary(&al))

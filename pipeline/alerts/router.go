@@ -100,14 +100,7 @@ func (r *Router) Process(ctx context.Context, msgs []jetstream.Msg) []error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	errs := make([]error, len(msgs))
-	fail := func(err error) []error {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-		return errs
-	}
+	fail := func(err error) []error { return failRest(errs, err) }
 	if r.Valid != nil && !r.Valid() {
 		return fail(ErrLeaseLost)
 	}

@@ -68,19 +68,23 @@ type Stage struct {
 // worked: another replica takes over the messages.
 var ErrLeaseLost = errors.New("alert engine lease lost")
 
+// failRest sets err on every message of errs that has no error yet and
+// returns errs: what a batch that cannot go on answers.
+func failRest(errs []error, err error) []error {
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
 // Process implements stage.Stage.
 func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	errs := make([]error, len(msgs))
-	fail := func(err error) []error {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-		return errs
-	}
+	fail := func(err error) []error { return failRest(errs, err) }
 	if s.Valid != nil && !s.Valid() {
 		return fail(ErrLeaseLost)
 	}

@@ -98,13 +98,6 @@ func (s *Server) serveAlertStream(w http.ResponseWriter, r *http.Request) int {
 	ctx, cancel := context.WithCancel(r.Context())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // the pinger never writes after the handler returns
-	go func() {
-		select {
-		case <-s.closing: // the server is shutting down
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	var mu sync.Mutex
 	write := func(b []byte) error {
 		mu.Lock()
@@ -128,6 +121,9 @@ func (s *Server) serveAlertStream(w http.ResponseWriter, r *http.Request) int {
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-s.closing: // the server is shutting down
+				cancel()
 				return
 			case <-t.C:
 				if write([]byte(": ping\n\n")) != nil {

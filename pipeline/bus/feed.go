@@ -19,7 +19,8 @@ type FeedMsg struct {
 // Feed streams the messages of stream on subjects (filters, wildcards
 // allowed; all of the stream when empty) to fn, in order, until ctx ends:
 // those stored after sequence after, or with after 0 those among the last
-// backlog messages of the stream, then each new one as it is stored. It
+// backlog messages of the stream (0: none, only new ones), then each new
+// one as it is stored. It
 // uses an ordered ephemeral consumer, so nothing is acknowledged and any
 // number of feeds can run at once. fn's error ends the feed.
 func (b *Bus) Feed(ctx context.Context, stream string, subjects []string, after uint64, backlog int, fn func(FeedMsg) error) error {

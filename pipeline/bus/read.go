@@ -53,31 +53,3 @@ func (b *Bus) ReadAll(ctx context.Context, stream, subject string, fn func(jetst
 		}
 	}
 }
-
-// Follow calls fn for each new message on subject until ctx ends (or, with
-// all, for every stored one first).
-func (b *Bus) Follow(ctx context.Context, stream, subject string, all bool, fn func(jetstream.Msg) error) error {
-	pol := jetstream.DeliverNewPolicy
-	if all {
-		pol = jetstream.DeliverAllPolicy
-	}
-	cons, err := b.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: pol})
-	if err != nil {
-		return fmt.Errorf("following %s: %w", subject, err)
-	}
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(100, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("following %s: %w", subject, err)
-		}
-		for m := range batch.Messages() {
-			if err := fn(m); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
