@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/post"
 )
@@ -144,7 +145,7 @@ func (p *JetStreamPublisher) publishAsync(ctx context.Context, msg *nats.Msg) (j
 		if attempt == 1 || attempt%20 == 0 {
 			p.Log.Warn().Err(err).Int("attempt", attempt).Msg("publishing post, retrying")
 		}
-		if !sleepCtx(ctx, backoff(attempt)) {
+		if !backoff.Sleep(ctx, retryDelay(attempt)) {
 			return nil, fmt.Errorf("publishing %s: %w", msg.Subject, ctx.Err())
 		}
 	}
@@ -173,7 +174,7 @@ func (p *JetStreamPublisher) republish(ctx context.Context, msg *nats.Msg, cause
 		}
 		// The first retry is immediate: the failure may be old news by the
 		// time this message is reaped (the stream had room again).
-		if attempt > 1 && !sleepCtx(ctx, backoff(attempt-1)) {
+		if attempt > 1 && !backoff.Sleep(ctx, retryDelay(attempt-1)) {
 			return fmt.Errorf("republishing %s: %w", msg.Header.Get(jetstream.MsgIDHeader), ctx.Err())
 		}
 		m := nats.NewMsg(msg.Subject)
@@ -226,21 +227,7 @@ func (p *JetStreamPublisher) Reject(ctx context.Context, line int, payload []byt
 	return nil
 }
 
-func backoff(attempt int) time.Duration {
-	d := 50 * time.Millisecond << min(attempt-1, 10)
-	if d > 5*time.Second {
-		d = 5 * time.Second
-	}
-	return d
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+// retryDelay is the wait before publish retry attempt.
+func retryDelay(attempt int) time.Duration {
+	return backoff.Delay(attempt, 50*time.Millisecond, 5*time.Second)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/metrics"
 	"github.com/iwom/iwom/pipeline/post"
@@ -94,7 +95,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		}
 		r.Log.Warn().Err(err).Msg("binding consumer, retrying")
-		if !sleep(ctx, 2*time.Second) {
+		if !backoff.Sleep(ctx, 2*time.Second) {
 			return nil
 		}
 	}
@@ -140,7 +141,7 @@ func (r *Runner) loop(ctx context.Context, cons jetstream.Consumer, stats *stats
 			if failures > 3 {
 				r.Log.Warn().Err(err).Msg("pulling messages, retrying")
 			}
-			sleep(ctx, backoff(failures, 100*time.Millisecond, 5*time.Second))
+			backoff.Sleep(ctx, backoff.Delay(failures, 100*time.Millisecond, 5*time.Second))
 			continue
 		}
 		failures = 0
@@ -221,7 +222,7 @@ func (r *Runner) handle(ctx context.Context, msgs []jetstream.Msg, maxDeliver ui
 			continue
 		}
 		r.Log.Debug().Err(err).Uint64("stream_seq", seq).Uint64("delivered", delivered).Msg("processing failed, will retry")
-		_ = msg.NakWithDelay(backoff(int(delivered), 200*time.Millisecond, 10*time.Second))
+		_ = msg.NakWithDelay(backoff.Delay(int(delivered), 200*time.Millisecond, 10*time.Second))
 	}
 	if m != nil {
 		m.BatchSeconds.WithLabelValues(r.Name).Observe(time.Since(start).Seconds())
@@ -250,7 +251,7 @@ func (r *Runner) retryUnstored(ctx context.Context, msgs []jetstream.Msg, errs [
 		for _, i := range idx {
 			_ = msgs[i].InProgress()
 		}
-		if !sleep(ctx, backoff(attempt, 100*time.Millisecond, 5*time.Second)) {
+		if !backoff.Sleep(ctx, backoff.Delay(attempt, 100*time.Millisecond, 5*time.Second)) {
 			return
 		}
 		sub := make([]jetstream.Msg, len(idx))
@@ -290,27 +291,4 @@ func graceContext(parent context.Context, grace time.Duration) (context.Context,
 		context.AfterFunc(ctx, func() { t.Stop() })
 	})
 	return ctx, func() { stop(); cancel() }
-}
-
-// backoff is exponential in attempt, capped.
-func backoff(attempt int, min, max time.Duration) time.Duration {
-	d := min
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	return d
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -113,12 +113,3 @@ func TestRetryThenDeadLetter(t *testing.T) {
 		t.Errorf("%d good messages processed, want 18", n)
 	}
 }
-
-func TestBackoff(t *testing.T) {
-	if d := backoff(1, time.Second, 10*time.Second); d != time.Second {
-		t.Error(d)
-	}
-	if d := backoff(10, time.Second, 10*time.Second); d != 10*time.Second {
-		t.Error(d)
-	}
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
@@ -191,16 +192,7 @@ func (s *Stage) retrying(ctx context.Context, msgs []jetstream.Msg, what string,
 			}
 			lastProgress = time.Now()
 		}
-		d := s.RetryMin << min(attempt-1, 20)
-		if d > s.RetryMax || d <= 0 {
-			d = s.RetryMax
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		backoff.Sleep(ctx, backoff.Delay(attempt, s.RetryMin, s.RetryMax))
 	}
 }
 
@@ -292,16 +284,7 @@ func (s *Stage) insertAll(ctx context.Context, rows []*post.Enriched, msgs []jet
 			}
 			lastProgress = time.Now()
 		}
-		d := s.RetryMin << min(attempt-1, 20)
-		if d > s.RetryMax || d <= 0 {
-			d = s.RetryMax
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		backoff.Sleep(ctx, backoff.Delay(attempt, s.RetryMin, s.RetryMax))
 	}
 }
 

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,6 +30,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/alerts"
+	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
@@ -113,7 +113,7 @@ func (f *Forwarder) defaults() {
 		f.now = time.Now
 	}
 	if f.sleep == nil {
-		f.sleep = sleepCtx
+		f.sleep = backoff.Sleep
 	}
 	if f.Body == "" {
 		f.Body = BodyAlert
@@ -150,7 +150,8 @@ func (f *Forwarder) Deliver(ctx context.Context, data []byte) error {
 		if attempt == f.Attempts {
 			break
 		}
-		d := backoff(attempt, f.BackoffMin, f.BackoffMax)
+		// Jittered, so that replicas do not retry in step.
+		d := backoff.Jitter(backoff.Delay(attempt, f.BackoffMin, f.BackoffMax))
 		if wait > d {
 			d = min(wait, f.BackoffMax)
 		}
@@ -207,26 +208,6 @@ func retryAfter(v string) time.Duration {
 		return time.Until(t)
 	}
 	return 0
-}
-
-func backoff(attempt int, lo, hi time.Duration) time.Duration {
-	d := lo << min(attempt-1, 20)
-	if d > hi || d <= 0 {
-		d = hi
-	}
-	// Full jitter on the upper half, so that replicas do not retry in step.
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // redact drops a URL's query (webhook tokens often live there).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
 	"github.com/iwom/iwom/pipeline/post"
@@ -187,7 +188,7 @@ func (c *Connector) persist(ctx context.Context, what string, fn func(context.Co
 			c.log.Error().Err(err).Int("attempt", attempt).Msg(what + " failed; retrying")
 			c.health.SetProblem(fmt.Errorf("%s: %w", what, err))
 		}
-		if kit.Sleep(ctx, b.Delay(attempt)) != nil {
+		if !backoff.Sleep(ctx, b.Delay(attempt)) {
 			return err
 		}
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
+	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/rs/zerolog"
 )
 
@@ -83,33 +83,7 @@ type Backoff struct {
 
 // Delay is the wait before retry n (1 for the first).
 func (b Backoff) Delay(n int) time.Duration {
-	if b.Min <= 0 {
-		return 0
-	}
-	d := b.Min
-	for i := 1; i < n && d < b.Max; i++ {
-		d *= 2
-	}
-	if b.Max > 0 && d > b.Max {
-		d = b.Max
-	}
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(d-half)+1))
-}
-
-// Sleep waits d or until ctx ends (then it returns ctx.Err()).
-func Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return backoff.Jitter(backoff.Delay(n, b.Min, b.Max))
 }
 
 // Retry calls platform operations of one source, backing off on
@@ -182,9 +156,9 @@ func (r *Retry) Do(ctx context.Context, what string, fn func(context.Context) er
 		}
 		waited = true
 		r.Instr.Backoff(r.Source, d)
-		if err := Sleep(ctx, d); err != nil {
+		if !backoff.Sleep(ctx, d) {
 			reset()
-			return err
+			return ctx.Err()
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/post"
 )
@@ -155,7 +156,7 @@ func runGroup(ctx context.Context, g Group, once bool, h *Health, log zerolog.Lo
 		if once {
 			return nil
 		}
-		if Sleep(ctx, g.Interval) != nil {
+		if !backoff.Sleep(ctx, g.Interval) {
 			return nil
 		}
 	}
