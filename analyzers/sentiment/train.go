@@ -81,6 +81,11 @@ type TrainOptions struct {
 	// Seed drives the shuffling of training rows.
 	Seed uint64 `json:"seed"`
 
+	// Split divides each file into training and held-out rows; empty is
+	// SplitText, the split of every shipped figure. SplitRows is for
+	// comparison with figures measured on a random row split.
+	Split Split `json:"split,omitempty"`
+
 	// Logf, if set, receives progress lines.
 	Logf func(format string, args ...any) `json:"-"`
 }
@@ -168,6 +173,8 @@ type TrainReport struct {
 	// development slice.
 	Slope       float64 `json:"slope"`
 	EmotionTemp float64 `json:"emotion_temp"`
+	// Split is the rule that chose the held-out rows.
+	Split Split `json:"split"`
 	// HeldOut scores the returned model on each file's held-out split.
 	HeldOut map[string]*EvalReport `json:"held_out"`
 }
@@ -191,7 +198,15 @@ func Train(opts TrainOptions) (*Model, *TrainReport, error) {
 	}
 	bits := uint(opts.Bits)
 
-	data, err := loadCorpora(opts.DataDir, bits, opts.NormPow)
+	split, err := ParseSplit(string(opts.Split))
+	if err != nil {
+		return nil, nil, fmt.Errorf("training sentiment model: %w", err)
+	}
+	opts.Split = split
+	if split == SplitText {
+		opts.Split = "" // recorded in the model's metadata as before splits had names
+	}
+	data, err := loadCorpora(opts.DataDir, bits, opts.NormPow, split)
 	if err != nil {
 		return nil, nil, fmt.Errorf("training sentiment model: %w", err)
 	}
@@ -278,6 +293,7 @@ func Train(opts TrainOptions) (*Model, *TrainReport, error) {
 		TrainRows:   m.meta.TrainRows,
 		Slope:       slope,
 		EmotionTemp: temp,
+		Split:       split,
 		HeldOut:     m.meta.HeldOut,
 	}
 	return m, rep, nil
@@ -293,14 +309,14 @@ type corpusData struct {
 }
 
 // loadCorpora reads and featurises all Corpora concurrently.
-func loadCorpora(dir string, bits uint, normPow float64) ([]*corpusData, error) {
+func loadCorpora(dir string, bits uint, normPow float64, split Split) ([]*corpusData, error) {
 	data := make([]*corpusData, len(Corpora))
 	errs := make([]error, len(Corpora))
 	var wg sync.WaitGroup
 	for i, c := range Corpora {
 		wg.Go(func() {
 			d := &corpusData{c: c, feats: newSampleSet()}
-			d.train, d.heldOut, d.sha, errs[i] = loadSplit(dir, c.File)
+			d.train, d.heldOut, d.sha, errs[i] = loadSplit(dir, c.File, split)
 			// Splits are decided on the text as stored; the model then
 			// sees it as the enrich stage gives it: normalised (NFKC,
 			// HTML, white space) and in simplified script.

@@ -31,9 +31,10 @@ func init() {
 }
 
 func trainSentimentCmd(g *globals) *cobra.Command {
-	var data, out, format string
+	var data, out, format, splitName string
+	var baseline bool
 	cmd := &cobra.Command{
-		Use:   "sentiment [--data DIR] [--out FILE]",
+		Use:   "sentiment [--data DIR] [--out FILE] [--split text|rows] [--baseline]",
 		Short: "Train the sentiment and emotion model from the shared corpora; print its held-out scores",
 		Long: `Trains the polarity and 7-way emotion model exactly as the embedded one
 (analyzers/sentiment/model.bin.gz) was trained, from the four shared corpora in
@@ -41,11 +42,37 @@ func trainSentimentCmd(g *globals) *cobra.Command {
 With --out it writes the model file; it always says whether the result equals the
 embedded model. To replace the shipped model:
 
-  iwom train sentiment --data ../shared/data/sentiment --out analyzers/sentiment/model.bin.gz`,
+  iwom train sentiment --data ../shared/data/sentiment --out analyzers/sentiment/model.bin.gz
+
+For comparison with figures measured another way:
+  --split rows   trains and scores on a random row split instead (about one row
+                 in ten held out by its position, so copies of a post fall on
+                 both sides); such a model cannot be written with --out.
+  --baseline     trains nothing of the model: prints the held-out polarity
+                 scores of the reference naive Bayes over character bigrams
+                 on the chosen split.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			split, err := sentiment.ParseSplit(splitName)
+			if err != nil {
+				return err
+			}
+			if baseline {
+				if out != "" {
+					return fmt.Errorf("--baseline writes no model: drop --out")
+				}
+				rep, err := sentiment.NaiveBayesBaseline(data, split)
+				if err != nil {
+					return err
+				}
+				return printBaseline(rep, split, format)
+			}
+			if split != sentiment.SplitText && out != "" {
+				return fmt.Errorf("--split %s is for comparison only: the shipped model is trained on the text split (drop --out)", split)
+			}
 			o := sentiment.DefaultTrainOptions()
 			o.DataDir = data
+			o.Split = split
 			o.Logf = func(f string, a ...any) { g.log.Info().Msgf(f, a...) }
 			m, rep, err := sentiment.Train(o)
 			if err != nil {
@@ -70,6 +97,9 @@ embedded model. To replace the shipped model:
 					return err
 				}
 			} else {
+				if split != sentiment.SplitText {
+					fmt.Printf("%s split (for comparison only: copies of a text can be on both sides)\n", split)
+				}
 				printHeldOut(rep.HeldOut)
 				fmt.Printf("slope %.3f, emotion temperature %.3f, trained in %.1fs\n", rep.Slope, rep.EmotionTemp, rep.Seconds)
 				fmt.Printf("equals the embedded model: %v\n", same)
@@ -86,7 +116,34 @@ embedded model. To replace the shipped model:
 	cmd.Flags().StringVar(&data, "data", defaultSharedData, "directory holding the shared corpora")
 	cmd.Flags().StringVar(&out, "out", "", "model file to write (default: only report)")
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	cmd.Flags().StringVar(&splitName, "split", "text", "held-out split: text (the fixed one, copies of a text on one side) or rows (a random row split, for comparison)")
+	cmd.Flags().BoolVar(&baseline, "baseline", false, "print the reference naive Bayes over character bigrams instead of training the model")
 	return cmd
+}
+
+// printBaseline prints the naive Bayes baseline's polarity scores.
+func printBaseline(rep map[string]*sentiment.EvalReport, split sentiment.Split, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Model   string                           `json:"model"`
+			Split   sentiment.Split                  `json:"split"`
+			HeldOut map[string]*sentiment.EvalReport `json:"held_out"`
+		}{"naive Bayes over character bigrams", split, rep})
+	}
+	files := make([]string, 0, len(rep))
+	for f := range rep {
+		files = append(files, f)
+	}
+	slices.Sort(files)
+	fmt.Printf("naive Bayes over character bigrams, %s split\n", split)
+	fmt.Printf("%-28s %6s %9s %9s %9s\n", "held-out split", "n", "accuracy", "macro-F1", "distinct")
+	for _, f := range files {
+		r := rep[f]
+		fmt.Printf("%-28s %6d %9.4f %9.4f %9.4f\n", f, r.PolarityN, r.PolarityAccuracy, r.PolarityMacroF1, r.DistinctPolarityAccuracy)
+	}
+	return nil
 }
 
 func printHeldOut(h map[string]*sentiment.EvalReport) {
