@@ -2,41 +2,18 @@ package enrich
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/iwom/iwom/analyzers/keywords"
-	"github.com/iwom/iwom/analyzers/sentiment"
 	"github.com/iwom/iwom/configs/dict"
+	"github.com/iwom/iwom/test/shareddata"
 )
 
-// sharedData finds the shared corpora ($IWOM_SHARED_DATA, else a
-// shared/data/sentiment above the package), or skips the test.
+// sharedData finds the shared corpora or skips the test (see
+// shareddata.Dir).
 func sharedData(t *testing.T) string {
 	t.Helper()
-	probe := sentiment.Corpora[0].File
-	var cands []string
-	if env := os.Getenv("IWOM_SHARED_DATA"); env != "" {
-		cands = append(cands, env, filepath.Join(env, "data", "sentiment"))
-	}
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			cands = append(cands, filepath.Join(dir, "shared", "data", "sentiment"))
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	for _, c := range cands {
-		if _, err := os.Stat(filepath.Join(c, probe)); err == nil {
-			return c
-		}
-	}
-	t.Skip("shared corpora not found: set IWOM_SHARED_DATA")
-	return ""
+	return shareddata.DirOrSkip(t)
 }
 
 // The shipped IDF table (configs/dict/idf.txt) is what `iwom train

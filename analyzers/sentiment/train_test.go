@@ -3,43 +3,19 @@ package sentiment
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/iwom/iwom/test/shareddata"
 )
 
-// dataDir finds the shared corpora: $IWOM_SHARED_DATA (the directory
-// holding the CSV files, or a shared/ directory containing data/sentiment),
-// else the first shared/data/sentiment found walking up from the package
-// directory. It skips the test when there is none.
+// dataDir finds the shared corpora or skips the test (see shareddata.Dir).
 func dataDir(t testing.TB) string {
 	t.Helper()
-	probe := Corpora[0].File
-	var candidates []string
-	if env := os.Getenv("IWOM_SHARED_DATA"); env != "" {
-		candidates = append(candidates, env, filepath.Join(env, "data", "sentiment"), filepath.Join(env, "sentiment"))
-	}
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			candidates = append(candidates, filepath.Join(dir, "shared", "data", "sentiment"))
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	for _, c := range candidates {
-		if _, err := os.Stat(filepath.Join(c, probe)); err == nil {
-			return c
-		}
-	}
-	t.Skip("shared sentiment corpora not found: set IWOM_SHARED_DATA")
-	return ""
+	return shareddata.DirOrSkip(t)
 }
 
 var trained struct {

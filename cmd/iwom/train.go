@@ -124,13 +124,25 @@ For comparison with figures measured another way:
 // printBaseline prints the naive Bayes baseline's polarity scores.
 func printBaseline(rep map[string]*sentiment.EvalReport, split sentiment.Split, format string) error {
 	if format == "json" {
+		// Only the polarity scores: the baseline has no emotions and no
+		// neutral band.
+		type scores struct {
+			N                int     `json:"n"`
+			Accuracy         float64 `json:"accuracy"`
+			MacroF1          float64 `json:"macro_f1"`
+			DistinctAccuracy float64 `json:"distinct_accuracy"`
+		}
+		held := map[string]scores{}
+		for f, r := range rep {
+			held[f] = scores{r.PolarityN, r.PolarityAccuracy, r.PolarityMacroF1, r.DistinctPolarityAccuracy}
+		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Model   string                           `json:"model"`
-			Split   sentiment.Split                  `json:"split"`
-			HeldOut map[string]*sentiment.EvalReport `json:"held_out"`
-		}{"naive Bayes over character bigrams", split, rep})
+			Model   string            `json:"model"`
+			Split   sentiment.Split   `json:"split"`
+			HeldOut map[string]scores `json:"held_out"`
+		}{"naive Bayes over character bigrams", split, held})
 	}
 	files := make([]string, 0, len(rep))
 	for f := range rep {
