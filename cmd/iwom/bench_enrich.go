@@ -15,8 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iwom/iwom/analyzers/enrich"
-	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
 )
@@ -57,11 +55,7 @@ peak_rss_mb is the process's peak resident set size (VmHWM) over the whole run.`
 				workers = runtime.GOMAXPROCS(0)
 			}
 			start := time.Now()
-			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
-			if err != nil {
-				return err
-			}
-			e, err := enrich.New(wl)
+			e, wl, err := loadEnricher(g)
 			if err != nil {
 				return err
 			}

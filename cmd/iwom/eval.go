@@ -10,10 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/analyzers/segment"
 	"github.com/iwom/iwom/analyzers/sentiment"
-	"github.com/iwom/iwom/pipeline/app"
 )
 
 func init() {
@@ -79,11 +77,7 @@ confusion (true class -> predicted class -> rows), and more.`,
 			default:
 				return fmt.Errorf("--split must be heldout or all")
 			}
-			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
-			if err != nil {
-				return err
-			}
-			e, err := enrich.New(wl)
+			e, _, err := loadEnricher(g)
 			if err != nil {
 				return err
 			}
@@ -163,11 +157,7 @@ analyzers/segment/testdata/weibo_gold.txt is a hand-segmented set of Weibo posts
 			if err != nil {
 				return err
 			}
-			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
-			if err != nil {
-				return err
-			}
-			seg, err := enrich.NewSegmenter(wl)
+			seg, err := loadSegmenter(g)
 			if err != nil {
 				return err
 			}

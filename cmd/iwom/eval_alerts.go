@@ -6,10 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/alerts/evaluate"
-	"github.com/iwom/iwom/pipeline/app"
 )
 
 // evalAlertsCmd is `iwom eval alerts` (a subcommand of eval, in eval.go).
@@ -40,11 +38,7 @@ not met. The same seed gives the same report.`,
 			if err != nil {
 				return err
 			}
-			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
-			if err != nil {
-				return err
-			}
-			e, err := enrich.New(wl)
+			e, wl, err := loadEnricher(g)
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
@@ -160,11 +159,7 @@ func analyzeCmd(g *globals) *cobra.Command {
 		Short: "Print the enriched JSON of one text (or of each stdin line)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
-			if err != nil {
-				return err
-			}
-			e, err := enrich.New(wl)
+			e, _, err := loadEnricher(g)
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,6 @@ import (
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/analyzers/keywords"
 	"github.com/iwom/iwom/analyzers/sentiment"
-	"github.com/iwom/iwom/pipeline/app"
 )
 
 // defaultSharedData is where the shared corpora are from the repository
@@ -180,11 +179,7 @@ func trainKeywordsCmd(g *globals) *cobra.Command {
 		Short: "Build the keyword IDF table (configs/dict/idf.txt) from the shared corpora",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
-			if err != nil {
-				return err
-			}
-			seg, err := enrich.NewSegmenter(wl)
+			seg, err := loadSegmenter(g)
 			if err != nil {
 				return err
 			}
