@@ -54,6 +54,20 @@ type Truth struct {
 	Incidents []Incident `json:"incidents,omitempty"`
 }
 
+// count adds one generated post to the totals.
+func (t *Truth) count(platform, brand, label string) {
+	t.Total++
+	t.Platforms[platform]++
+	t.Labels[label]++
+	bt := t.Brands[brand]
+	if bt == nil {
+		bt = map[string]int{}
+		t.Brands[brand] = bt
+	}
+	bt[label]++
+	bt["total"]++
+}
+
 // CrisisTruth describes the injected incident.
 type CrisisTruth struct {
 	Brand string    `json:"brand"`
@@ -294,16 +308,7 @@ func (g *Generator) make(i int, pl planned) *post.Post {
 		ps.Author.VerifiedType = 0
 		ps.Author.Verified = false
 	}
-	g.truth.Total++
-	g.truth.Platforms[platform]++
-	g.truth.Labels[pl.label]++
-	bt := g.truth.Brands[pl.brand]
-	if bt == nil {
-		bt = map[string]int{}
-		g.truth.Brands[pl.brand] = bt
-	}
-	bt[pl.label]++
-	bt["total"]++
+	g.truth.count(platform, pl.brand, pl.label)
 	return ps
 }
 

@@ -433,16 +433,7 @@ func (g *Generator) makeEvalPost(sc, i int, pl *evalPlan) *post.Post {
 			inc.PostID = ps.Key()
 		}
 	}
-	g.truth.Total++
-	g.truth.Platforms[platform]++
-	g.truth.Labels[pl.label]++
-	bt := g.truth.Brands[pl.brand]
-	if bt == nil {
-		bt = map[string]int{}
-		g.truth.Brands[pl.brand] = bt
-	}
-	bt[pl.label]++
-	bt["total"]++
+	g.truth.count(platform, pl.brand, pl.label)
 	return ps
 }
 
