@@ -116,15 +116,7 @@ func (e *Extractor) IDF(w string) float32 {
 // number, and a noun, verb or adjective, or a word the dictionary does not
 // know.
 func (e *Extractor) Candidate(w string) bool {
-	if len(w) < 2 || utf8.RuneCountInString(w) < 2 {
-		return false
-	}
-	switch c := w[0]; {
-	case c == '#' || c == '@' || c == '[':
-		return false
-	case c >= '0' && c <= '9':
-		return false
-	case (c == 'h' || c == 'H') && (strings.HasPrefix(w, "http://") || strings.HasPrefix(w, "https://")):
+	if !IDFWorthy(w) {
 		return false
 	}
 	if e.IsStop(w) {
@@ -208,7 +200,7 @@ outer:
 // IDFWorthy reports whether a token belongs in an IDF table: two or more
 // characters, not a hashtag, mention, emoticon, URL or number.
 func IDFWorthy(w string) bool {
-	if utf8.RuneCountInString(w) < 2 {
+	if len(w) < 2 || utf8.RuneCountInString(w) < 2 {
 		return false
 	}
 	switch c := w[0]; {

@@ -416,32 +416,34 @@ func (n *node) anchors() []rune {
 }
 
 func (t *term) anchorRune() rune {
-	switch t.kind {
-	case kindHashtag:
-		return '#'
-	case kindMention:
-		return '@'
-	case kindEmoticon:
-		return '['
-	case kindURL:
-		return 'h'
+	if r, ok := kindAnchor(t.kind); ok {
+		return r
 	}
 	r, _ := utf8.DecodeRuneInString(t.parts[0])
 	return r
 }
 
+// kindAnchor returns the first character of every hashtag, mention,
+// emoticon and URL term or token.
+func kindAnchor(k termKind) (rune, bool) {
+	switch k {
+	case kindHashtag:
+		return '#', true
+	case kindMention:
+		return '@', true
+	case kindEmoticon:
+		return '[', true
+	case kindURL:
+		return 'h', true
+	}
+	return 0, false
+}
+
 // TokenAnchor returns the character a query term must begin with to match
 // at tok (see Query.Anchors), or -1 for a token no term can start at.
 func TokenAnchor(tok string) rune {
-	switch tokenKind(tok) {
-	case kindHashtag:
-		return '#'
-	case kindMention:
-		return '@'
-	case kindEmoticon:
-		return '['
-	case kindURL:
-		return 'h'
+	if r, ok := kindAnchor(tokenKind(tok)); ok {
+		return r
 	}
 	for _, r := range tok {
 		if f := foldRune(r); f >= 0 {
