@@ -6,12 +6,14 @@ package test
 // asserts exact counts at the end: nothing lost, nothing doubled.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +36,8 @@ type chaosRow struct {
 	Case                           string
 	Sent, Stored, Duplicated, Lost int
 	DLQ                            int
+	// Rollups is what `iwom report check` said: "ok" or "N mismatches".
+	Rollups string
 }
 
 var (
@@ -57,9 +61,9 @@ func chaosReport() string {
 	}
 	sort.SliceStable(chaosRows, func(i, j int) bool { return chaosRows[i].Case < chaosRows[j].Case })
 	var b strings.Builder
-	b.WriteString("| fault case | posts sent | stored | duplicated | lost | dead letters |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| fault case | posts sent | stored | duplicated | lost | dead letters | rollups |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, r := range chaosRows {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", r.Case, r.Sent, r.Stored, r.Duplicated, r.Lost, r.DLQ)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s |\n", r.Case, r.Sent, r.Stored, r.Duplicated, r.Lost, r.DLQ, r.Rollups)
 	}
 	return b.String()
 }
@@ -71,9 +75,12 @@ type chaos struct {
 	natsPort int
 	nats     *natsProc
 	url      string
-	procs    map[string]*exec.Cmd
-	logs     map[string]*os.File
-	extra    []string
+	// via maps a process name to the NATS URL it connects to instead of
+	// url (a natsProxy).
+	via   map[string]string
+	procs map[string]*exec.Cmd
+	logs  map[string]*os.File
+	extra []string
 }
 
 // natsProc is a NATS server in a process of its own (`iwom nats`): not in
@@ -112,7 +119,7 @@ func (n *natsProc) stop() {
 
 func newChaos(t *testing.T, tweak func(*config.Config)) *chaos {
 	t.Helper()
-	c := &chaos{t: t, natsDir: t.TempDir(), procs: map[string]*exec.Cmd{}, logs: map[string]*os.File{}}
+	c := &chaos{t: t, natsDir: t.TempDir(), via: map[string]string{}, procs: map[string]*exec.Cmd{}, logs: map[string]*os.File{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -139,13 +146,12 @@ func newChaos(t *testing.T, tweak func(*config.Config)) *chaos {
 	return c
 }
 
-// start runs `iwom args...` as process name, configured for this case.
-func (c *chaos) start(name string, args ...string) {
-	c.t.Helper()
-	cmd := exec.Command(iwomBinary(c.t), args...)
+// procEnv is the environment of this case's iwom processes, connecting to
+// NATS at natsURL.
+func (c *chaos) procEnv(natsURL string) []string {
 	n := c.cfg.NATS
-	cmd.Env = append(os.Environ(),
-		"IWOM_NATS_URL="+c.url,
+	env := append(os.Environ(),
+		"IWOM_NATS_URL="+natsURL,
 		"IWOM_NATS_ACK_WAIT="+n.AckWait.String(),
 		"IWOM_NATS_MAX_BYTES="+strconv.FormatInt(n.MaxBytes, 10),
 		"IWOM_NATS_DUPLICATE_WINDOW="+n.DuplicateWindow.String(),
@@ -159,7 +165,18 @@ func (c *chaos) start(name string, args ...string) {
 		"IWOM_LOG_STATS_INTERVAL=1h",
 		"IWOM_DATA_DIR="+c.t.TempDir(),
 	)
-	cmd.Env = append(cmd.Env, c.extra...)
+	return append(env, c.extra...)
+}
+
+// start runs `iwom args...` as process name, configured for this case.
+func (c *chaos) start(name string, args ...string) {
+	c.t.Helper()
+	cmd := exec.Command(iwomBinary(c.t), args...)
+	url := c.url
+	if u, ok := c.via[name]; ok {
+		url = u
+	}
+	cmd.Env = c.procEnv(url)
 	f := c.logs[name]
 	if f == nil {
 		var err error
@@ -257,7 +274,36 @@ func (c *chaos) finish(name string, truth gen.Truth, dlq int) {
 	if lost < 0 {
 		lost = 0
 	}
-	recordChaos(chaosRow{Case: name, Sent: truth.Total, Stored: stored, Duplicated: stored - distinct, Lost: lost, DLQ: dl})
+	recordChaos(chaosRow{Case: name, Sent: truth.Total, Stored: stored, Duplicated: stored - distinct, Lost: lost, DLQ: dl, Rollups: c.reportCheck()})
+}
+
+var rollupsDiffer = regexp.MustCompile(`(\d+) rollup groups differ`)
+
+// reportCheck runs `iwom report check` (the binary, as ops would) on the
+// case's database and fails the case if it finds a rollup that differs
+// from direct SQL on iwom.posts. It returns the fault matrix's cell: "ok"
+// or "N mismatches".
+func (c *chaos) reportCheck() string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, iwomBinary(c.t), "report", "check")
+	cmd.Env = c.procEnv(c.url)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	out := strings.TrimSpace(stdout.String())
+	if err == nil && out == "every rollup equals iwom.posts" {
+		return "ok"
+	}
+	c.t.Errorf("iwom report check: %v\n%s\n%s", err, out, stderr.String())
+	if m := rollupsDiffer.FindStringSubmatch(stderr.String()); m != nil {
+		return m[1] + " mismatches"
+	}
+	if err == nil {
+		return strconv.Itoa(len(strings.Split(out, "\n"))) + " mismatches"
+	}
+	return "check failed"
 }
 
 func writeFile(t *testing.T, n int, seed uint64) (string, gen.Truth) {
@@ -295,6 +341,132 @@ func TestChaosKill9(t *testing.T) {
 			}
 			c.finish("kill -9 "+victim+" ×3", truth, 0)
 		})
+	}
+}
+
+// kill -9 of the sink after its ClickHouse insert and before its ack
+// reaches NATS, three times mid-stream. The sink connects through a proxy
+// that, once frozen, stops forwarding sink→NATS while NATS→sink still
+// flows: a pull already on the server delivers a batch and the sink
+// inserts it and acks into the void. The kill comes when new rows show up
+// in ClickHouse (mostly during the rollup rebuild that follows the
+// insert), or, if none do, once the proxy has held back acks for a second
+// (batches stored and rebuilt whose acks never reached NATS). Then the
+// held bytes are dropped and the sink restarted; JetStream redelivers the
+// batches after the ack wait.
+func TestChaosSinkKilledBeforeAck(t *testing.T) {
+	c := newChaos(t, func(cfg *config.Config) { cfg.ClickHouse.BatchSize = 300 })
+	path, truth := writeFile(t, 6000, 29)
+	proxy := startNATSProxy(t, c.nats.addr)
+	c.via["sink"] = proxy.URL()
+	c.stages(false)
+	c.start("connector", "replay", "--file", path, "--rate", "500")
+	kills := 0
+	for deadline := time.Now().Add(45 * time.Second); kills < 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		// Freeze first, then count: rows that appear later were inserted
+		// after the freeze, so their acks cannot have reached NATS.
+		proxy.freeze()
+		frozen := time.Now()
+		before := c.storedRows()
+		why := ""
+		for why == "" && time.Since(frozen) < 2500*time.Millisecond {
+			time.Sleep(20 * time.Millisecond)
+			switch n := proxy.heldAcks(); {
+			case c.storedRows() > before:
+				why = fmt.Sprintf("rows inserted after the freeze (%d acks held)", n)
+			case n > 0 && time.Since(frozen) > time.Second:
+				why = fmt.Sprintf("%d acks held for stored rows", n)
+			}
+		}
+		if why == "" {
+			// The sink was idle (or a merge hid its insert): let its
+			// bytes through and try again.
+			t.Logf("the sink stored nothing in 2.5 s of freeze; thawing")
+			proxy.thaw()
+			continue
+		}
+		t.Logf("kill -9 sink: %s", why)
+		c.kill9("sink")
+		proxy.cut()
+		kills++
+		c.start("sink", "sink", "clickhouse")
+	}
+	if kills < 2 {
+		t.Errorf("only %d kills landed between an insert and its ack", kills)
+	}
+	if err := c.wait("connector", 2*time.Minute); err != nil {
+		t.Fatalf("connector: %v\n%s", err, c.logOf("connector"))
+	}
+	c.finish(fmt.Sprintf("kill -9 sink between insert and ack ×%d", kills), truth, 0)
+}
+
+// storedRows counts the rows of the store table, duplicates included
+// (posts_store under iwom.posts; the view itself if there is none).
+func (c *chaos) storedRows() uint64 {
+	c.t.Helper()
+	table := "posts_store"
+	if c.count("SELECT count() FROM system.tables WHERE database = ? AND name = ?", c.db, table) == 0 {
+		table = "posts"
+	}
+	return c.count("SELECT count() FROM " + c.db + "." + table)
+}
+
+// waitStoredRows waits up to timeout for the store table to hold more
+// than n rows.
+func (c *chaos) waitStoredRows(n uint64, timeout time.Duration) bool {
+	c.t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c.storedRows() > n {
+			return true
+		}
+	}
+	return false
+}
+
+// The whole input replayed a second time, twice as fast, while the
+// connector is still publishing it. The duplicate window is one second:
+// the posts the two runs publish more than a second apart (the first
+// ones, and the last ones, which the second run publishes first) pass
+// JetStream's dedup and reach the sink again as re-observations; the
+// posts in between, published by both within the window, are dropped as
+// duplicates. iwom.posts holds each post once.
+func TestChaosReplayWhileLive(t *testing.T) {
+	c := newChaos(t, func(cfg *config.Config) {
+		cfg.ClickHouse.BatchSize = 300
+		cfg.NATS.DuplicateWindow = time.Second
+	})
+	path, truth := writeFile(t, 6000, 30)
+	c.stages(false)
+	start := time.Now()
+	c.start("connector", "replay", "--file", path, "--rate", "600")
+	// The replay starts once the pipeline is live (posts are being
+	// stored), so that enrich publishes each copy as late after the
+	// original as the connectors did, and at least 2 s in.
+	if !c.waitStoredRows(0, 30*time.Second) {
+		t.Fatalf("nothing stored after 30 s\n%s", c.logOf("sink"))
+	}
+	time.Sleep(time.Until(start.Add(2 * time.Second)))
+	c.start("replay", "replay", "--file", path, "--rate", "1200")
+	for _, p := range []string{"connector", "replay"} {
+		if err := c.wait(p, 2*time.Minute); err != nil {
+			t.Fatalf("%s: %v\n%s", p, err, c.logOf(p))
+		}
+	}
+	c.finish("replay of the whole input while live", truth, 0)
+	st, err := c.app.Bus.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Streams {
+		if s.Name != bus.StreamEnriched {
+			continue
+		}
+		if s.Messages <= uint64(truth.Total) {
+			t.Errorf("the enriched stream holds %d posts for %d sent: no copy got past the duplicate window", s.Messages, truth.Total)
+		} else {
+			t.Logf("%d copies reached the sink", s.Messages-uint64(truth.Total))
+		}
 	}
 }
 

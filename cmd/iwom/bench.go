@@ -43,7 +43,16 @@ highest rate stored with ≥ 95% kept and p99 freshness under 5 s — then holds
 80% of it for --soak. With --rate it offers that rate for --duration. With
 --rate 0 --count N it publishes N posts at once and measures how fast they
 are stored. Freshness is the time from a post's publication to its row being
-stored in ClickHouse.`,
+stored in ClickHouse.
+
+Each run also reports a series, one entry per --series-interval from the
+start of the offer until the tail is stored: posts offered and stored in the
+interval, freshness p50/p99 of the posts stored in it, the CPU seconds of the
+ClickHouse server (when it runs on this machine; null otherwise) and of iwom
+(all its processes, the generator and NATS included), the backlog and iwom's
+resident set. Offers of 10 minutes or more also compare the first and last
+five minutes (first5, last5: posts stored, freshness, CPU per 1,000 posts).
+A soak: iwom bench e2e --rate 5000 --duration 30m.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Cfg, o.Log = g.cfg, g.log
@@ -113,6 +122,7 @@ stored in ClickHouse.`,
 	f.BoolVar(&o.Profile, "profile", true, "CPU-profile the in-process run (CPU per stage, top functions)")
 	f.StringVar(&o.Database, "database", "iwom_bench", "ClickHouse database to use (dropped first)")
 	f.Uint64Var(&o.Seed, "seed", 1, "generator seed")
+	f.DurationVar(&o.SeriesInterval, "series-interval", time.Minute, "length of the intervals of the per-interval series (posts, freshness, CPU)")
 	f.StringVar(&format, "format", "table", "table (Markdown) or json")
 	f.StringVar(&out, "out", "", "also write e2e.md and e2e.json into this directory")
 	f.StringVar(&readme, "readme", "", "replace the <!-- bench-e2e:start/end --> section of this Markdown file with the table")

@@ -220,43 +220,41 @@ func rebuildCmd(g *globals) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "rebuild",
-		Short: "Rebuild the rollups: the hours changed since their last build (default), --all, or --from/--to",
-		Long: `The sink keeps the rollups current as it inserts. rebuild catches up hours
-written by other means (a bulk load, an old database just migrated): by
-default every hour marked changed since its last build, with --all or
---from/--to every hour holding posts in the window.`,
+		Short: "Repair the rollups of every hour (or --from/--to) so that they equal iwom.posts",
+		Long: `The sink keeps the rollups exact as it inserts (materialized views add each
+row's signed contribution). rebuild is the repair tool for what happened
+outside it (rows written by hand, a server killed while its views ran): for
+each hour holding posts in the window it compares brand_posts and every
+rollup with the live rows of posts_store and inserts the differences, so
+running it twice changes nothing the second time. Run it while no sink
+writes the same hours (iwom report check tells whether it is needed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, t, err := window(from, to)
 			if err != nil {
 				return err
 			}
+			_ = all // every hour is the default; --all is kept for scripts
 			conn, err := openCH(g)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			b := chsink.NewBuilder(conn, g.cfg.ClickHouse.Database)
-			start := time.Now()
-			var n int
-			if all || from != "" || to != "" {
-				if t.IsZero() {
-					t = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-				}
-				n, err = b.RebuildRange(cmd.Context(), f, t)
-			} else {
-				n, _, err = b.Sweep(cmd.Context(), 0)
+			if t.IsZero() {
+				t = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 			}
+			start := time.Now()
+			hours, fixed, err := chsink.RepairRange(cmd.Context(), conn, g.cfg.ClickHouse.Database, f, t)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("rebuilt %d hours in %s\n", n, time.Since(start).Round(time.Millisecond))
+			fmt.Printf("checked %d hours, wrote %d corrections in %s\n", hours, fixed, time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "rebuild every hour that holds posts")
-	cmd.Flags().StringVar(&from, "from", "", "rebuild the hours from (RFC 3339)")
-	cmd.Flags().StringVar(&to, "to", "", "rebuild the hours before (RFC 3339)")
+	cmd.Flags().BoolVar(&all, "all", false, "every hour that holds posts (the default)")
+	cmd.Flags().StringVar(&from, "from", "", "repair the hours from (RFC 3339)")
+	cmd.Flags().StringVar(&to, "to", "", "repair the hours before (RFC 3339)")
 	return cmd
 }
 

@@ -81,10 +81,10 @@ func setup(addr string) error {
 		})
 		ts = append(ts, at)
 	}
-	if _, err := chsink.NewWriter(conn, db).Insert(ctx, rows); err != nil {
-		return err
-	}
-	return chsink.NewBuilder(conn, db).Rebuild(ctx, ts)
+	_ = ts
+	// New posts: the rollups fill through the materialized views.
+	_, err = chsink.NewWriter(conn, db).Insert(ctx, rows)
+	return err
 }
 
 func newServer(t *testing.T, tokens []string, timeout time.Duration) (*Server, *httptest.Server) {

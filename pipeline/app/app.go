@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/stage"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
+	"github.com/iwom/iwom/sinks/clickhouse/state"
 )
 
 // Durable consumer names, one per stage.
@@ -52,6 +55,8 @@ type App struct {
 	ch        driver.Conn
 	sinkStats *chsink.Metrics
 	runners   []*stage.Runner
+	closers   []func() error
+	sink      *chsink.Stage
 }
 
 // Open connects to NATS (or starts the embedded server) and ensures the
@@ -69,6 +74,12 @@ func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*App, er
 // Close closes ClickHouse and NATS (draining) and stops the embedded server.
 func (a *App) Close() {
 	a.mu.Lock()
+	for _, c := range a.closers {
+		if err := c(); err != nil {
+			a.Log.Warn().Err(err).Msg("closing")
+		}
+	}
+	a.closers = nil
 	if a.ch != nil {
 		_ = a.ch.Close()
 	}
@@ -153,17 +164,57 @@ func (a *App) SinkRunner() (*stage.Runner, error) {
 		return nil, err
 	}
 	c := a.Cfg.ClickHouse
-	w := chsink.NewWriter(conn, c.Database)
 	a.mu.Lock()
 	if a.sinkStats == nil {
 		a.sinkStats = chsink.NewMetrics(a.Reg)
 	}
 	m := a.sinkStats
 	a.mu.Unlock()
-	st := chsink.NewStage(w, c.RetryMin, c.RetryMax, m, a.Log.With().Str("stage", DurableSink).Logger())
-	r := a.runner(DurableSink, bus.StreamEnriched, bus.EnrichedPrefix+">", st, c.BatchSize, c.FlushInterval)
+	name := SinkDurable(a.Cfg)
+	st, err := a.sinkStage(conn, m)
+	if err != nil {
+		return nil, err
+	}
+	r := a.runner(name, bus.StreamEnriched, bus.EnrichedPrefix+">", st, c.BatchSize, c.FlushInterval)
 	r.MaxAckPending = 2 * c.BatchSize
 	return r, nil
+}
+
+// sinkStage returns the process's sink stage, built on first use: one
+// state store and one writer per process, shared by every runner of the
+// sink (a stage restarted in the same process goes on with it).
+func (a *App) sinkStage(conn driver.Conn, m *chsink.Metrics) (*chsink.Stage, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sink != nil {
+		return a.sink, nil
+	}
+	c := a.Cfg.ClickHouse
+	dir := c.StateDir
+	if dir == "" {
+		dir = filepath.Join(a.Cfg.DataDir, "sink-state")
+	}
+	if c.Partitions > 1 {
+		dir = filepath.Join(dir, strconv.Itoa(c.Partition))
+	}
+	name := SinkDurable(a.Cfg)
+	store, err := state.Open(dir, 32<<20)
+	if err != nil {
+		return nil, fmt.Errorf("opening the state of sink %s (one sink per partition): %w", name, err)
+	}
+	a.closers = append(a.closers, store.Close)
+	log := a.Log.With().Str("stage", name).Logger()
+	l := chsink.NewLedger(conn, c.Database, store, c.Partition, c.Partitions, log)
+	a.sink = chsink.NewStage(chsink.NewWriter(conn, c.Database), l, c.RetryMin, c.RetryMax, m, log)
+	return a.sink, nil
+}
+
+// SinkDurable is the durable consumer of the configured sink partition.
+func SinkDurable(cfg *config.Config) string {
+	if cfg.ClickHouse.Partitions > 1 {
+		return DurableSink + "-" + strconv.Itoa(cfg.ClickHouse.Partition)
+	}
+	return DurableSink
 }
 
 // AlertsRunner builds the alert engine stage: one engine for every brand

@@ -47,6 +47,27 @@ type Result struct {
 	Ramp        []Step             `json:"ramp,omitempty"`
 	Knee        float64            `json:"knee_per_s,omitempty"`
 	Note        string             `json:"note,omitempty"`
+
+	// Offered is the number of posts published in the run.
+	Offered int64 `json:"posts_offered"`
+	// IwomCPUs is the CPU time of all iwom processes over the run (the
+	// generator and the embedded NATS server included).
+	IwomCPUs float64 `json:"iwom_cpu_s"`
+	// CHCPUs is the CPU time of the local ClickHouse server over the run;
+	// null when it could not be measured (CHCPUNote says why).
+	CHCPUs    *float64 `json:"clickhouse_cpu_s"`
+	CHCPUNote string   `json:"clickhouse_cpu_note,omitempty"`
+	// StoredByOfferEndPct is the share of the offered posts already stored
+	// when the offer ended.
+	StoredByOfferEndPct *float64 `json:"stored_by_end_of_offer_pct,omitempty"`
+	// Minutes is the series: one entry per SeriesIntervalS seconds from
+	// the start of the offer until the tail was stored.
+	SeriesIntervalS float64  `json:"series_interval_s,omitempty"`
+	Minutes         []Minute `json:"minutes,omitempty"`
+	// First5 and Last5 compare the first and last five minutes of offers
+	// of ten minutes or more.
+	First5 *Window `json:"first5,omitempty"`
+	Last5  *Window `json:"last5,omitempty"`
 }
 
 // ProfileLine is one function's share of the CPU samples.
@@ -84,13 +105,18 @@ func Machine() string {
 }
 
 // PeakRSSMB reads a process's peak resident set (VmHWM) in MB.
-func PeakRSSMB(pid int) float64 {
+func PeakRSSMB(pid int) float64 { return statusMB(pid, "VmHWM:") }
+
+// RSSMB reads a process's current resident set (VmRSS) in MB.
+func RSSMB(pid int) float64 { return statusMB(pid, "VmRSS:") }
+
+func statusMB(pid int, key string) float64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
+		if strings.HasPrefix(l, key) {
 			f := strings.Fields(l)
 			if len(f) >= 2 {
 				kb, _ := strconv.ParseFloat(f[1], 64)
@@ -101,38 +127,10 @@ func PeakRSSMB(pid int) float64 {
 	return 0
 }
 
-// CPUSeconds reads a process's user+system CPU time.
+// CPUSeconds reads a process's user+system CPU time (0 if unreadable).
 func CPUSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
-}
-
-// quantiles of ds (sorted in place), in milliseconds.
-func quantiles(ds []float64, qs ...float64) []float64 {
-	out := make([]float64, len(qs))
-	if len(ds) == 0 {
-		return out
-	}
-	sort.Float64s(ds)
-	for i, q := range qs {
-		k := int(q * float64(len(ds)-1))
-		out[i] = ds[k] * 1000
-	}
-	return out
+	s, _ := procCPU("/proc", pid)
+	return s
 }
 
 // Markdown renders results as a table.
@@ -163,11 +161,57 @@ func Markdown(rs []*Result) string {
 				fmt.Fprintf(&b, "| `%s` | %.1f | %.1f |\n", p.Function, p.FlatPct, p.CumPct)
 			}
 		}
+		writeSeries(&b, r)
 		if r.Note != "" {
 			fmt.Fprintf(&b, "\n%s\n", r.Note)
 		}
 	}
 	return b.String()
+}
+
+// writeSeries renders the per-interval series and the soak comparison.
+func writeSeries(b *strings.Builder, r *Result) {
+	if r.Offered == 0 && len(r.Minutes) == 0 {
+		return
+	}
+	ch := "not measured"
+	if r.CHCPUs != nil {
+		ch = fmt.Sprintf("%.1f s", *r.CHCPUs)
+		if r.Posts > 0 {
+			ch += fmt.Sprintf(" (%.3f s per 1,000 posts stored)", 1000**r.CHCPUs/float64(r.Posts))
+		}
+	}
+	if r.CHCPUNote != "" {
+		ch += "; " + r.CHCPUNote
+	}
+	fmt.Fprintf(b, "\nCPU (%s, %s): iwom %.1f s, ClickHouse server %s.\n", r.Mode, offeredName(r), r.IwomCPUs, ch)
+	if r.StoredByOfferEndPct != nil {
+		fmt.Fprintf(b, "Stored by the end of the offer: %.1f%% of %d offered.\n", *r.StoredByOfferEndPct, r.Offered)
+	}
+	if len(r.Minutes) > 0 {
+		fmt.Fprintf(b, "\nSeries (%s, every %s; freshness of the posts stored in the interval):\n\n", r.Mode, time.Duration(r.SeriesIntervalS*float64(time.Second)))
+		b.WriteString("| from (s) | offered | stored | freshness p50 / p99 (ms) | ClickHouse CPU s | iwom CPU s | backlog at end | iwom RSS (MB) |\n")
+		b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		for _, m := range r.Minutes {
+			fmt.Fprintf(b, "| %.0f | %d | %d | %s / %s | %s | %.1f | %d | %.0f |\n", m.Start, m.Offered, m.Stored, opt(m.P50ms, "%.0f"), opt(m.P99ms, "%.0f"), opt(m.CHCPUs, "%.1f"), m.IwomCPUs, m.BacklogAt, m.IwomRSSMB)
+		}
+	}
+	if r.First5 != nil && r.Last5 != nil {
+		fmt.Fprintf(b, "\nFirst vs last five minutes of the offer (%s):\n\n", r.Mode)
+		b.WriteString("| window | stored | posts/s | freshness p50 / p99 (ms) | ClickHouse CPU s per 1,000 posts | iwom CPU s per 1,000 posts |\n")
+		b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
+		for _, w := range []*Window{r.First5, r.Last5} {
+			fmt.Fprintf(b, "| %.0f–%.0f s | %d | %.0f | %s / %s | %s | %s |\n", w.From, w.To, w.Stored, w.PostsPerS, opt(w.P50ms, "%.0f"), opt(w.P99ms, "%.0f"), opt(w.CHCPUPer1k, "%.3f"), opt(w.IwomCPUPer1k, "%.3f"))
+		}
+	}
+}
+
+// opt formats an optional value, "–" when absent.
+func opt(v *float64, f string) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf(f, *v)
 }
 
 func offeredName(r *Result) string {

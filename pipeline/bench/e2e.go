@@ -45,12 +45,10 @@ type Options struct {
 	Binary       string         // the iwom binary for Processes
 	Profile      bool           // CPU profile (in-process only)
 	Seed         uint64
-	Log          zerolog.Logger
-}
-
-type sample struct {
-	published time.Time
-	stored    time.Time
+	// SeriesInterval is the length of the intervals of a run's series
+	// (Result.Minutes); default a minute.
+	SeriesInterval time.Duration
+	Log            zerolog.Logger
 }
 
 type env struct {
@@ -65,9 +63,9 @@ type env struct {
 	wait     func()
 	procs    map[string]*exec.Cmd
 	sinkURL  string
-	mu       sync.Mutex
-	samples  []sample
+	rec      recorder // in-process: what the sink stored, per interval
 	storedIn atomic.Int64
+	chm      *clickHouseMeter
 }
 
 // Run runs the benchmark described by o and returns one result per phase.
@@ -113,6 +111,9 @@ func setup(ctx context.Context, o Options) (*env, error) {
 	if o.Database == "" {
 		o.Database = "iwom_bench"
 	}
+	if o.SeriesInterval <= 0 {
+		o.SeriesInterval = time.Minute
+	}
 	cfg := *o.Cfg
 	dir, err := os.MkdirTemp("", "iwom-bench-")
 	if err != nil {
@@ -131,7 +132,7 @@ func setup(ctx context.Context, o Options) (*env, error) {
 		}
 		cfg.NATS.EmbeddedListen = "127.0.0.1:" + strconv.Itoa(port)
 	}
-	e := &env{o: o, cfg: &cfg, run: strconv.FormatInt(time.Now().UnixNano()%1e9, 36), procs: map[string]*exec.Cmd{}}
+	e := &env{o: o, cfg: &cfg, run: strconv.FormatInt(time.Now().UnixNano()%1e9, 36), procs: map[string]*exec.Cmd{}, chm: newClickHouseMeter(cfg.ClickHouse.Addrs())}
 	e.a, err = app.Open(ctx, &cfg, o.Log)
 	if err != nil {
 		return nil, err
@@ -189,11 +190,7 @@ func (e *env) startInProcess() error {
 		return fmt.Errorf("sink stage is %T", sr.Stage)
 	}
 	st.OnInserted = func(rows []*post.Enriched, at time.Time) {
-		e.mu.Lock()
-		for _, r := range rows {
-			e.samples = append(e.samples, sample{r.IngestedAt, at})
-		}
-		e.mu.Unlock()
+		e.rec.add(rows, at)
 		e.storedIn.Add(int64(len(rows)))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -286,7 +283,7 @@ func (e *env) stored(ctx context.Context) int64 {
 		return 0
 	}
 	var n uint64
-	_ = conn.QueryRow(ctx, "SELECT count() FROM "+e.cfg.ClickHouse.Database+".posts_store").Scan(&n)
+	_ = conn.QueryRow(ctx, "SELECT toUInt64(sum(sign)) FROM "+e.cfg.ClickHouse.Database+".posts_store").Scan(&n)
 	return int64(n)
 }
 
@@ -330,22 +327,28 @@ func (e *env) publish(ctx context.Context, rate float64, d time.Duration, count 
 func (e *env) fixed(ctx context.Context, rate float64, d time.Duration) (*Result, error) {
 	res := e.newResult(rate)
 	prof := e.startProfile()
-	before := e.scrape()
-	t0 := time.Now()
-	s0 := e.stored(ctx)
-	cpu0 := e.cpu()
+	ser := e.startSeries(ctx)
+	first := ser.first
+	t0, s0 := first.at, first.stored
 	if err := e.publish(ctx, rate, d, 0); err != nil {
+		ser.stop(ctx)
 		return nil, err
 	}
 	t1 := time.Now()
+	if offered := e.sent.Load() - first.sent; offered > 0 {
+		pct := 100 * float64(e.stored(ctx)-s0) / float64(offered)
+		res.StoredByOfferEndPct = &pct
+	}
 	// Let the tail drain so its freshness is counted; the sustained rate is
 	// what was stored over the time it took to store it.
 	e.drain(ctx, 60*time.Second)
-	res.Posts = e.stored(ctx) - s0
+	snaps := ser.stop(ctx)
+	res.Posts = snaps[len(snaps)-1].stored - s0
 	res.Seconds = e.lastStored(t1).Sub(t0).Seconds()
 	res.PostsPerS = float64(res.Posts) / res.Seconds
-	e.fillFreshness(res, t0, t1, before)
-	e.fillProcesses(res, cpu0)
+	e.fillFreshness(res, first.prom)
+	e.fillProcesses(res, first.cpu)
+	e.fillSeries(res, snaps, d)
 	e.stopProfile(prof, res)
 	return res, nil
 }
@@ -359,23 +362,25 @@ func (e *env) max(ctx context.Context) (*Result, error) {
 	}
 	res := e.newResult(0)
 	prof := e.startProfile()
-	before := e.scrape()
-	s0 := e.stored(ctx)
-	cpu0 := e.cpu()
-	t0 := time.Now()
+	ser := e.startSeries(ctx)
+	first := ser.first
+	t0, s0 := first.at, first.stored
 	errc := make(chan error, 1)
 	go func() { errc <- e.publish(ctx, 0, 0, count) }()
 	want := s0 + int64(count)
 	waitFor(ctx, 20*time.Millisecond, func() bool { return e.stored(ctx) >= want })
 	if err := <-errc; err != nil {
+		ser.stop(ctx)
 		return nil, err
 	}
 	t1 := time.Now()
-	res.Posts = e.stored(ctx) - s0
+	snaps := ser.stop(ctx)
+	res.Posts = snaps[len(snaps)-1].stored - s0
 	res.Seconds = t1.Sub(t0).Seconds()
 	res.PostsPerS = float64(res.Posts) / res.Seconds
-	e.fillFreshness(res, t0, t1, before)
-	e.fillProcesses(res, cpu0)
+	e.fillFreshness(res, first.prom)
+	e.fillProcesses(res, first.cpu)
+	e.fillSeries(res, snaps, 0)
 	e.stopProfile(prof, res)
 	res.Note = fmt.Sprintf("As fast as possible: %d posts published at once; freshness here is mostly queueing behind the backlog.", count)
 	return res, nil
@@ -398,6 +403,16 @@ func (e *env) ramp(ctx context.Context) (*Result, error) {
 		res.Posts += r.Posts
 		res.Seconds += r.Seconds
 		res.PeakRSSMB = r.PeakRSSMB
+		res.Offered += r.Offered
+		res.IwomCPUs += r.IwomCPUs
+		res.CHCPUNote = r.CHCPUNote
+		if r.CHCPUs != nil {
+			v := *r.CHCPUs
+			if res.CHCPUs != nil {
+				v += *res.CHCPUs
+			}
+			res.CHCPUs = &v
+		}
 		if st.Kept {
 			res.Knee = rate
 		} else {
@@ -416,15 +431,10 @@ func (e *env) lastStored(atLeast time.Time) time.Time {
 	if e.o.Processes {
 		return time.Now()
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	last := atLeast
-	for i := len(e.samples) - 1; i >= 0 && i >= len(e.samples)-10000; i-- {
-		if e.samples[i].stored.After(last) {
-			last = e.samples[i].stored
-		}
+	if last := e.rec.lastInsert(); last.After(atLeast) {
+		return last
 	}
-	return last
+	return atLeast
 }
 
 // drain waits until everything sent is stored (or the timeout).
@@ -442,23 +452,148 @@ func (e *env) newResult(rate float64) *Result {
 	return &Result{Mode: mode, Machine: Machine(), When: time.Now().UTC(), OfferedRate: rate, PeakRSSMB: map[string]float64{}, CPUSeconds: map[string]float64{}}
 }
 
-func (e *env) fillFreshness(res *Result, t0, t1 time.Time, before map[float64]float64) {
+func (e *env) fillFreshness(res *Result, before map[float64]float64) {
 	if e.o.Processes {
 		after := e.scrape()
 		q := histQuantiles(before, after, 0.5, 0.95, 0.99)
 		res.P50ms, res.P95ms, res.P99ms = q[0], q[1], q[2]
 		return
 	}
-	e.mu.Lock()
-	var ds []float64
-	for _, s := range e.samples {
-		if !s.published.Before(t0) && s.published.Before(t1) {
-			ds = append(ds, s.stored.Sub(s.published).Seconds())
-		}
-	}
-	e.mu.Unlock()
-	q := quantiles(ds, 0.5, 0.95, 0.99)
+	// The recorder's window holds the posts published since the series
+	// started (t0); nothing is published between t1 and now.
+	q := e.rec.windowQuantilesMS(0.5, 0.95, 0.99)
 	res.P50ms, res.P95ms, res.P99ms = q[0], q[1], q[2]
+}
+
+// snap is the state of a run at one boundary of its series.
+type snap struct {
+	at     time.Time
+	sent   int64
+	stored int64
+	cpu    map[string]float64 // iwom processes
+	rssMB  float64            // iwom processes, now
+	ch     map[int]float64    // ClickHouse server pid → CPU seconds
+	chOK   bool
+	prom   map[float64]float64 // separate processes: the sink's freshness histogram
+}
+
+func (e *env) snapshot(ctx context.Context) snap {
+	s := snap{at: time.Now(), sent: e.sent.Load()}
+	s.stored = e.stored(ctx)
+	s.cpu = e.cpu()
+	s.rssMB = RSSMB(os.Getpid())
+	for _, p := range e.procs {
+		s.rssMB += RSSMB(p.Process.Pid)
+	}
+	s.ch, s.chOK = e.chm.read()
+	s.prom = e.scrape()
+	return s
+}
+
+// series takes a snapshot at the start of a run and at every
+// SeriesInterval boundary after it, until stopped.
+type series struct {
+	e     *env
+	first snap
+	snaps []snap // written by the sampler until done is closed
+	stopc chan struct{}
+	done  chan struct{}
+}
+
+// startSeries takes the first snapshot, restarts the in-process recorder
+// from it and starts the sampler.
+func (e *env) startSeries(ctx context.Context) *series {
+	first := e.snapshot(ctx)
+	every := e.o.SeriesInterval
+	e.rec.reset(first.at, every)
+	sr := &series{e: e, first: first, snaps: []snap{first}, stopc: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(sr.done)
+		// One snapshot per boundary even when one is late, so that the
+		// i-th span is the recorder's i-th interval.
+		for k := 1; ; k++ {
+			t := time.NewTimer(time.Until(first.at.Add(time.Duration(k) * every)))
+			select {
+			case <-sr.stopc:
+				t.Stop()
+				return
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			sr.snaps = append(sr.snaps, e.snapshot(ctx))
+		}
+	}()
+	return sr
+}
+
+// stop ends the sampler and takes the last snapshot (the end of a last,
+// usually shorter, interval).
+func (sr *series) stop(ctx context.Context) []snap {
+	close(sr.stopc)
+	<-sr.done
+	sr.snaps = append(sr.snaps, sr.e.snapshot(ctx))
+	return sr.snaps
+}
+
+// spans turns consecutive snapshots into intervals. In-process, stored
+// posts and their freshness come exactly from the recorder; with separate
+// processes from ClickHouse's row count and the sink's histogram.
+func (e *env) spans(snaps []snap) []span {
+	var out []span
+	for i := 0; i+1 < len(snaps); i++ {
+		a, b := snaps[i], snaps[i+1]
+		sp := span{start: a.at, end: b.at, offered: b.sent - a.sent, backlog: max(b.sent-b.stored, 0), rssMB: b.rssMB}
+		for k, v := range b.cpu {
+			if d := v - a.cpu[k]; d > 0 {
+				sp.iwomCPU += d
+			}
+		}
+		if a.chOK && b.chOK {
+			sp.chOK = true
+			for pid, v := range b.ch {
+				// A pid not seen before is a server (re)started within
+				// the interval: all its CPU time is in it.
+				if d := v - a.ch[pid]; d > 0 {
+					sp.chCPU += d
+				}
+			}
+		}
+		if e.o.Processes {
+			sp.stored = b.stored - a.stored
+			sp.prom = map[float64]float64{}
+			for le, c := range b.prom {
+				sp.prom[le] = c - a.prom[le]
+			}
+		} else {
+			sp.stored, sp.fresh = e.rec.interval(i)
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// fillSeries adds the series, the run's CPU totals and, for offers of ten
+// minutes or more, the first and last five minutes.
+func (e *env) fillSeries(res *Result, snaps []snap, offer time.Duration) {
+	spans := e.spans(snaps)
+	t0 := snaps[0].at
+	res.SeriesIntervalS = e.o.SeriesInterval.Seconds()
+	for _, sp := range spans {
+		res.Minutes = append(res.Minutes, sp.minute(t0))
+	}
+	total := mergeSpans(spans)
+	res.Offered = total.offered
+	res.IwomCPUs = total.iwomCPU
+	if total.chOK {
+		v := total.chCPU
+		res.CHCPUs = &v
+	}
+	res.CHCPUNote = e.chm.note
+	if first, last := firstLast(spans, e.o.SeriesInterval, offer); first != nil {
+		res.First5, res.Last5 = first.window(t0), last.window(t0)
+	}
 }
 
 func (e *env) cpu() map[string]float64 {

@@ -82,6 +82,12 @@ type ClickHouse struct {
 	RetryMin      time.Duration `mapstructure:"retry_min"`
 	RetryMax      time.Duration `mapstructure:"retry_max"`
 	DialTimeout   time.Duration `mapstructure:"dial_timeout"`
+	// Partitions and Partition: the sink stores the posts whose key hash
+	// mod Partitions is Partition (one sink process per partition).
+	Partitions int `mapstructure:"partitions"`
+	Partition  int `mapstructure:"partition"`
+	// StateDir holds the sink's state store (empty: <data_dir>/sink-state).
+	StateDir string `mapstructure:"state_dir"`
 }
 
 // Addrs splits Addr on commas.
@@ -352,6 +358,8 @@ func (c *Config) Validate() error {
 		{c.ClickHouse.RetryMin > 0, "clickhouse.retry_min", "must be positive"},
 		{c.ClickHouse.RetryMax >= c.ClickHouse.RetryMin, "clickhouse.retry_max", "must be at least retry_min"},
 		{c.ClickHouse.DialTimeout > 0, "clickhouse.dial_timeout", "must be positive"},
+		{c.ClickHouse.Partitions >= 1 && c.ClickHouse.Partitions <= 1024, "clickhouse.partitions", "must be 1 to 1024"},
+		{c.ClickHouse.Partition >= 0 && c.ClickHouse.Partition < max(c.ClickHouse.Partitions, 1), "clickhouse.partition", "must be 0 to partitions-1"},
 		{c.Limits.MaxTextBytes >= 0, "limits.max_text_bytes", "must not be negative"},
 		{c.Enrich.Workers >= 0, "enrich.workers", "must not be negative"},
 	}

@@ -38,7 +38,7 @@ func orNone(s string) string {
 var checkQueries = []struct{ name, want, got string }{
 	{"volume_5m",
 		`SELECT concat(brand, '|', toString(bucket), '|', platform, '|', label) AS k,
-			[toFloat64(count()), toFloat64(uniqExact(author_id)), toFloat64(sum(author_followers)), toFloat64(sum(reposts + comments + likes)), sum(toFloat64(score))] AS v
+			[toFloat64(count()), toFloat64(sum(author_followers)), toFloat64(sum(reposts + comments + likes)), sum(toFloat64(score))] AS v
 		FROM (SELECT brand, toStartOfFiveMinute(created_at) AS bucket, platform,
 				if(has(brand_sentiment_brands, brand), brand_sentiment_labels[indexOf(brand_sentiment_brands, brand)], sentiment_label) AS label,
 				if(has(brand_sentiment_brands, brand), brand_sentiment_scores[indexOf(brand_sentiment_brands, brand)], sentiment_score) AS score,
@@ -46,7 +46,7 @@ var checkQueries = []struct{ name, want, got string }{
 			FROM {db}.posts ARRAY JOIN brands AS brand WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?))
 		GROUP BY brand, bucket, platform, label`,
 		`SELECT concat(brand, '|', toString(bucket), '|', platform, '|', label) AS k,
-			[toFloat64(sum(posts)), toFloat64(uniqExactMerge(authors)), toFloat64(sum(reach)), toFloat64(sum(engagement)), sum(sentiment_sum)] AS v
+			[toFloat64(sum(posts)), toFloat64(sum(reach)), toFloat64(sum(engagement)), sum(sentiment_sum)] AS v
 		FROM {db}.volume_5m WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?)
 		GROUP BY brand, bucket, platform, label`},
 	{"terms_1h",
@@ -71,28 +71,22 @@ var checkQueries = []struct{ name, want, got string }{
 			[toFloat64(sum(posts)), toFloat64(max(followers)), toFloat64(sum(reach)), toFloat64(sum(engagement)),
 			 toFloat64(sum(positive)), toFloat64(sum(neutral)), toFloat64(sum(negative)), sum(sentiment_sum)] AS v
 		FROM {db}.authors_1h WHERE hour >= toDateTime(?) AND hour < toDateTime(?) GROUP BY k`},
-	{"top_posts_1h",
+	{"authors",
+		`SELECT concat(platform, '|', author_id) AS k, [toFloat64(cityHash64(argMax(author_name, tuple(version, author_name))))] AS v
+		FROM {db}.posts WHERE (platform, author_id) IN (SELECT platform, author_id FROM {db}.posts WHERE author_id != '' AND created_at >= toDateTime(?) AND created_at < toDateTime(?))
+		GROUP BY k`,
+		`SELECT concat(platform, '|', author_id) AS k, [toFloat64(cityHash64(argMax(name, tuple(version, name))))] AS v
+		FROM {db}.authors WHERE (platform, author_id) IN (SELECT platform, author_id FROM {db}.posts WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?))
+		GROUP BY k`},
+	{"brand_posts",
 		`SELECT concat(brand, '|', toString(toStartOfHour(created_at)), '|', platform, '|', id, '|', label) AS k,
-			[toFloat64(any(reposts)), toFloat64(any(comments)), toFloat64(any(likes)), toFloat64(any(author_followers))] AS v
-		FROM (
-			SELECT * FROM (SELECT brand, created_at, toStartOfHour(created_at) AS hour, platform, id, reposts, comments, likes, reposts + comments + likes AS engagement, author_followers,
-					if(has(brand_sentiment_brands, brand), brand_sentiment_labels[indexOf(brand_sentiment_brands, brand)], sentiment_label) AS label
-				FROM {db}.posts ARRAY JOIN brands AS brand WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?))
-			ORDER BY reposts DESC, platform, id LIMIT 20 BY brand, hour, platform, label
-			UNION ALL
-			SELECT * FROM (SELECT brand, created_at, toStartOfHour(created_at) AS hour, platform, id, reposts, comments, likes, reposts + comments + likes AS engagement, author_followers,
-					if(has(brand_sentiment_brands, brand), brand_sentiment_labels[indexOf(brand_sentiment_brands, brand)], sentiment_label) AS label
-				FROM {db}.posts ARRAY JOIN brands AS brand WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?))
-			ORDER BY comments DESC, platform, id LIMIT 20 BY brand, hour, platform, label
-			UNION ALL
-			SELECT * FROM (SELECT brand, created_at, toStartOfHour(created_at) AS hour, platform, id, reposts, comments, likes, reposts + comments + likes AS engagement, author_followers,
-					if(has(brand_sentiment_brands, brand), brand_sentiment_labels[indexOf(brand_sentiment_brands, brand)], sentiment_label) AS label
-				FROM {db}.posts ARRAY JOIN brands AS brand WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?))
-			ORDER BY engagement DESC, platform, id LIMIT 20 BY brand, hour, platform, label
-		) GROUP BY k`,
+			[toFloat64(reposts), toFloat64(comments), toFloat64(likes), toFloat64(author_followers), toFloat64(version), toFloat64(cityHash64(text))] AS v
+		FROM (SELECT brand, created_at, platform, id, reposts, comments, likes, author_followers, version, text,
+				if(has(brand_sentiment_brands, brand), brand_sentiment_labels[indexOf(brand_sentiment_brands, brand)], sentiment_label) AS label
+			FROM {db}.posts ARRAY JOIN brands AS brand WHERE created_at >= toDateTime(?) AND created_at < toDateTime(?))`,
 		`SELECT concat(brand, '|', toString(hour), '|', platform, '|', id, '|', label) AS k,
-			[toFloat64(any(reposts)), toFloat64(any(comments)), toFloat64(any(likes)), toFloat64(any(followers))] AS v
-		FROM {db}.top_posts_1h WHERE hour >= toDateTime(?) AND hour < toDateTime(?) GROUP BY k`},
+			[toFloat64(reposts), toFloat64(comments), toFloat64(likes), toFloat64(followers), toFloat64(version), toFloat64(cityHash64(text))] AS v
+		FROM {db}.top_posts_1h WHERE hour >= toDateTime(?) AND hour < toDateTime(?)`},
 }
 
 // CheckRollups compares every rollup with direct queries on <db>.posts for

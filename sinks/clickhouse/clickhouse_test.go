@@ -93,33 +93,19 @@ func enriched(id string, version time.Time) *post.Enriched {
 	}
 }
 
-// Duplicate deliveries land in posts_store but iwom.posts counts each post
-// once, keeping the latest observation.
+// Duplicate deliveries write nothing, a later observation cancels the
+// stored one: iwom.posts counts each post once, its latest observation.
 func TestWriterAndDedupView(t *testing.T) {
-	ctx := context.Background()
-	conn := connect(t, "writer_test")
-	if _, err := Migrate(ctx, conn, "writer_test", zerolog.Nop()); err != nil {
-		t.Fatal(err)
-	}
-	w := NewWriter(conn, "writer_test")
+	s := newSink(t, "writer_test")
 	t1 := time.Date(2026, 11, 20, 10, 1, 0, 0, time.UTC)
 	t2 := t1.Add(time.Minute)
-	if bad, err := w.Insert(ctx, []*post.Enriched{enriched("1", t1), enriched("2", t1)}); err != nil || len(bad) != 0 {
-		t.Fatal(err, bad)
-	}
+	s.write(enriched("1", t1), enriched("2", t1))
 	later := enriched("1", t2)
 	later.Metrics.Likes = 99
-	if _, err := w.Insert(ctx, []*post.Enriched{later, enriched("2", t1)}); err != nil {
-		t.Fatal(err)
-	}
-	var stored, posts, likes uint64
-	_ = conn.QueryRow(ctx, "SELECT count() FROM writer_test.posts_store").Scan(&stored)
-	_ = conn.QueryRow(ctx, "SELECT count() FROM writer_test.posts").Scan(&posts)
-	if err := conn.QueryRow(ctx, "SELECT likes FROM writer_test.posts WHERE id = '1'").Scan(&likes); err != nil {
-		t.Fatal(err)
-	}
-	if stored != 4 || posts != 2 || likes != 99 {
-		t.Errorf("stored %d, posts %d, likes %d; want 4, 2, 99", stored, posts, likes)
+	s.write(later, enriched("2", t1))
+	if stored, posts, likes := s.uint("SELECT count() FROM writer_test.posts_store"), s.uint("SELECT count() FROM writer_test.posts"),
+		s.uint("SELECT likes FROM writer_test.posts WHERE id = '1'"); stored != 4 || posts != 2 || likes != 99 {
+		t.Errorf("stored %d, posts %d, likes %d; want 4 (one cancelled pair), 2, 99", stored, posts, likes)
 	}
 }
 

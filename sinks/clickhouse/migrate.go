@@ -117,7 +117,7 @@ func Migrate(ctx context.Context, conn driver.Conn, db string, log zerolog.Logge
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := conn.Exec(ctx, stmt); err != nil && !alreadyAdded(stmt, err) {
+			if err := conn.Exec(ctx, stmt); err != nil && !alreadyAdded(stmt, err) && !alreadyRenamed(stmt, err) {
 				return applied, fmt.Errorf("applying migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
@@ -147,6 +147,24 @@ func alreadyAdded(stmt string, err error) bool {
 	}
 	// 44 ILLEGAL_COLUMN (18.16), 15 DUPLICATE_COLUMN (current releases).
 	return (ex.Code == 44 || ex.Code == 15) && strings.Contains(ex.Message, "already exists")
+}
+
+// renameTable matches a RENAME TABLE statement.
+var renameTable = regexp.MustCompile(`(?is)^\s*RENAME\s+TABLE\s`)
+
+// alreadyRenamed reports whether err says that a RENAME TABLE statement
+// was done before: its source is gone or its target exists (a migration
+// run again after it stopped half-way, or by a second process).
+func alreadyRenamed(stmt string, err error) bool {
+	if !renameTable.MatchString(stmt) {
+		return false
+	}
+	var ex *ch.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	// 57 TABLE_ALREADY_EXISTS, 60 UNKNOWN_TABLE.
+	return ex.Code == 57 || ex.Code == 60
 }
 
 // AppliedVersions reads the recorded migration versions.

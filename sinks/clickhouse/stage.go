@@ -16,19 +16,27 @@ import (
 	"github.com/iwom/iwom/pipeline/post"
 )
 
+// errAppend marks a batch the driver could not build (a value it cannot
+// encode): the stage isolates the post by bisection.
+var errAppend = errors.New("encoding a row for ClickHouse")
+
 // Stage is the sink as a pipeline stage: each pulled batch (bounded by
 // clickhouse.batch_size and clickhouse.flush_interval through the pull
-// size and wait) is inserted in one ClickHouse batch. While ClickHouse is
-// unreachable it retries with backoff, keeping the messages in progress so
-// JetStream does not redeliver them; rows ClickHouse rejects as invalid are
-// isolated by bisection and reported as invalid (dead-lettered).
+// size and wait) becomes one INSERT into posts_store of the changes the
+// Ledger plans (new rows, and cancel rows of the observations they
+// replace); the materialized views update every rollup from the same
+// block. Its cost is proportional to the batch, whatever is stored.
 //
-// After each insert, and before the batch is acked, it rebuilds the rollups
-// of the hours the batch touched (see Builder), so that an acked post is in
-// every rollup exactly once. At most every SweepEvery it also rebuilds up to
-// SweepHours hours whose posts changed outside the sink (rollup_dirty).
+// While ClickHouse is unreachable the stage retries with backoff, keeping
+// the messages in progress so JetStream does not redeliver them. An insert
+// that failed may still have been stored, so before trying again the stage
+// reads the batch's posts back from posts_store (Ledger.Resync) and plans
+// again: a retry never writes a row twice. Rows ClickHouse rejects as
+// invalid are isolated by bisection and reported as invalid
+// (dead-lettered). One batch is written at a time.
 type Stage struct {
 	W        *Writer
+	L        *Ledger
 	RetryMin time.Duration
 	RetryMax time.Duration
 	Log      zerolog.Logger
@@ -37,53 +45,51 @@ type Stage struct {
 	// rows stored and the time ClickHouse confirmed them (benchmarks use it
 	// to measure freshness exactly).
 	OnInserted func(rows []*post.Enriched, at time.Time)
-	// Rollups rebuilds the rollup tables; nil disables them.
-	Rollups    *Builder
-	SweepEvery time.Duration
-	SweepHours int
+	// Repair, when set, repairs the rollups of the given hours after an
+	// insert whose outcome was unknown (a ClickHouse server killed while
+	// its materialized views ran can store a block in some tables only).
+	Repair func(ctx context.Context, hours []time.Time) error
 
-	mu          sync.Mutex // guards lastSweep and lastFailLog (Process runs in parallel)
-	lastSweep   time.Time
-	lastFailLog time.Time
+	mu        sync.Mutex // one batch at a time: the ledger's single writer
+	synced    bool
+	uncertain map[string]bool     // keys of inserts whose outcome is unknown
+	repair    map[int64]time.Time // hours to repair once ClickHouse answers
 }
 
 // Metrics of the sink.
 type Metrics struct {
-	// Inserted counts rows stored; InsertSeconds times successful inserts.
+	// Inserted counts posts stored (new or newer observations);
+	// InsertSeconds times successful inserts.
 	Inserted      prometheus.Counter
+	Skipped       prometheus.Counter
 	InsertSeconds prometheus.Histogram
 	Retries       prometheus.Counter
 	// Freshness is the time from a post's publication by its connector
 	// (ingested_at) to its row being stored and visible in ClickHouse.
 	Freshness prometheus.Histogram
-	// RollupSeconds times rollup rebuilds (after inserts and sweeps),
-	// RollupHours counts the hours rebuilt, RollupErrors the rebuilds that
-	// failed and were left to the sweep.
-	RollupSeconds prometheus.Histogram
-	RollupHours   prometheus.Counter
-	RollupErrors  prometheus.Counter
 }
 
 // NewMetrics registers the sink metrics on reg (once per registry).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	return &Metrics{
-		Inserted:      f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rows_inserted_total", Help: "Rows inserted into posts_store."}),
+		Inserted:      f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rows_inserted_total", Help: "Posts stored in posts_store (new posts and newer observations)."}),
+		Skipped:       f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rows_unchanged_total", Help: "Messages that needed no write: duplicates and older observations of stored posts."}),
 		InsertSeconds: f.NewHistogram(prometheus.HistogramOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "insert_seconds", Help: "Latency of successful batch inserts.", Buckets: prometheus.ExponentialBuckets(0.002, 2.5, 10)}),
 		Retries:       f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "insert_retries_total", Help: "Insert attempts that failed and were retried."}),
 		Freshness: f.NewHistogram(prometheus.HistogramOpts{Namespace: "iwom", Name: "freshness_seconds",
 			Help:    "Time from a post's publication (ingested_at) to its row being stored in ClickHouse.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800}}),
-		RollupSeconds: f.NewHistogram(prometheus.HistogramOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rollup_rebuild_seconds", Help: "Latency of rollup rebuilds.", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10)}),
-		RollupHours:   f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rollup_hours_rebuilt_total", Help: "Hours whose rollups were rebuilt."}),
-		RollupErrors:  f.NewCounter(prometheus.CounterOpts{Namespace: "iwom", Subsystem: "clickhouse", Name: "rollup_rebuild_errors_total", Help: "Rollup rebuilds that failed (left to the sweep)."}),
 	}
 }
 
 // NewStage builds the sink stage.
-func NewStage(w *Writer, retryMin, retryMax time.Duration, m *Metrics, log zerolog.Logger) *Stage {
-	return &Stage{W: w, RetryMin: retryMin, RetryMax: retryMax, Log: log, Metrics: m,
-		Rollups: NewBuilder(w.Conn, w.Database), SweepEvery: 30 * time.Second, SweepHours: 24}
+func NewStage(w *Writer, l *Ledger, retryMin, retryMax time.Duration, m *Metrics, log zerolog.Logger) *Stage {
+	return &Stage{W: w, L: l, RetryMin: retryMin, RetryMax: retryMax, Log: log, Metrics: m,
+		Repair: func(ctx context.Context, hours []time.Time) error {
+			_, err := Repair(ctx, w.Conn, w.Database, hours)
+			return err
+		}}
 }
 
 // Process implements stage.Stage.
@@ -97,187 +103,87 @@ func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
 			errs[i] = err
 			continue
 		}
+		if !s.L.Owns(e.Key()) {
+			continue // another partition's sink stores it
+		}
+		if err := Storable(e); err != nil {
+			errs[i] = err
+			continue
+		}
 		rows = append(rows, e)
 		idx = append(idx, i)
 	}
 	if len(rows) == 0 {
 		return errs
 	}
-	var moves []Move
-	if s.Rollups != nil {
-		// Before inserting: which posts come back at another created_at.
-		err := s.retrying(ctx, msgs, "looking up stored posts", func() error {
-			var err error
-			moves, err = s.Rollups.Prepare(ctx, rows)
-			return err
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				for i := range idx {
-					errs[idx[i]] = err
-				}
-				return errs
-			}
-			s.rollupFailed(err, 0)
-		}
-	}
-	rowErrs := s.insertAll(ctx, rows, msgs)
-	var stored []time.Time
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rowErrs := s.store(ctx, rows, msgs)
 	for j, err := range rowErrs {
 		errs[idx[j]] = err
-		if err == nil {
-			stored = append(stored, rows[j].CreatedAt)
-		}
 	}
-	for _, m := range moves {
-		stored = append(stored, m.OldAt, m.NewAt)
-	}
-	if s.Rollups != nil && len(stored) > 0 {
-		if err := s.rebuild(ctx, Hours(stored), msgs); err != nil {
-			// Not rebuilt: JetStream redelivers, the sink inserts again
-			// (iwom.posts keeps one row) and rebuilds.
-			for j, e := range rowErrs {
-				if e == nil {
-					errs[idx[j]] = err
-				}
-			}
-			return errs
-		}
-	}
-	s.sweep(ctx)
 	return errs
 }
 
-// rebuild rebuilds the rollups of hours, retrying while ClickHouse is
-// unreachable. It returns an error only when ctx ended first; any other
-// failure is logged, counted and left to the sweep (the posts are stored:
-// dead-lettering them would be wrong).
-func (s *Stage) rebuild(ctx context.Context, hours []time.Time, msgs []jetstream.Msg) error {
-	start := time.Now()
-	err := s.retrying(ctx, msgs, "rebuilding rollups", func() error { return s.Rollups.Rebuild(ctx, hours) })
-	switch {
-	case err == nil:
-		s.RollupSeconds.Observe(time.Since(start).Seconds())
-		s.RollupHours.Add(float64(len(hours)))
-	case ctx.Err() != nil:
-		return err
-	default:
-		s.rollupFailed(err, len(hours))
-	}
-	return nil
-}
-
-// retrying runs fn until it succeeds, fails with an error other than
-// ClickHouse being unreachable, or ctx ends; meanwhile it keeps msgs in
-// progress so JetStream does not redeliver them.
-func (s *Stage) retrying(ctx context.Context, msgs []jetstream.Msg, what string, fn func() error) error {
-	lastProgress := time.Now()
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		}
-		if !IsUnavailable(err) {
-			return err
-		}
-		if attempt == 1 || attempt%10 == 0 {
-			s.Log.Warn().Err(err).Int("attempt", attempt).Msg("ClickHouse unreachable while " + what + "; retrying")
-		}
-		if time.Since(lastProgress) > time.Second {
-			for _, m := range msgs {
-				_ = m.InProgress()
-			}
-			lastProgress = time.Now()
-		}
-		backoff.Sleep(ctx, backoff.Delay(attempt, s.RetryMin, s.RetryMax))
-	}
-}
-
-// rollupFailed counts a failed rollup step and logs it at most once a
-// minute; the sweep rebuilds the hours later.
-func (s *Stage) rollupFailed(err error, hours int) {
-	s.RollupErrors.Inc()
-	s.mu.Lock()
-	logIt := time.Since(s.lastFailLog) > time.Minute
-	if logIt {
-		s.lastFailLog = time.Now()
-	}
-	s.mu.Unlock()
-	if logIt {
-		s.Log.Error().Err(err).Int("hours", hours).Msg("rollup step failed; the sweep will rebuild the hours")
-	}
-}
-
-// sweep rebuilds hours changed outside the sink, at most every SweepEvery.
-func (s *Stage) sweep(ctx context.Context) {
-	if s.Rollups == nil || s.SweepEvery <= 0 {
-		return
-	}
-	s.mu.Lock()
-	due := time.Since(s.lastSweep) >= s.SweepEvery
-	if due {
-		s.lastSweep = time.Now()
-	}
-	s.mu.Unlock()
-	if !due {
-		return
-	}
-	start := time.Now()
-	n, left, err := s.Rollups.Sweep(ctx, s.SweepHours)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.RollupErrors.Inc()
-			s.Log.Warn().Err(err).Msg("rollup sweep failed")
-		}
-		return
-	}
-	if n > 0 {
-		s.RollupSeconds.Observe(time.Since(start).Seconds())
-		s.RollupHours.Add(float64(n))
-	}
-	if left > 0 {
-		s.Log.Info().Int("rebuilt", n).Int("left", left).Msg("rollup sweep: catching up")
-	}
-}
-
-// insertAll inserts rows, retrying transient failures until ctx ends, and
-// returns one error per row.
-func (s *Stage) insertAll(ctx context.Context, rows []*post.Enriched, msgs []jetstream.Msg) []error {
+// store writes rows and returns one error per row.
+func (s *Stage) store(ctx context.Context, rows []*post.Enriched, msgs []jetstream.Msg) []error {
 	out := make([]error, len(rows))
+	fail := func(err error) []error {
+		for i := range out {
+			out[i] = err
+		}
+		return out
+	}
 	lastProgress := time.Now()
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		bad, err := s.W.Insert(ctx, rows)
+		err := s.ready(ctx)
 		if err == nil {
-			now := time.Now()
-			s.InsertSeconds.Observe(now.Sub(start).Seconds())
-			s.Inserted.Add(float64(len(rows) - len(bad)))
-			s.observeStored(rows, bad, now)
-			for _, b := range bad {
-				out[b.Index] = fmt.Errorf("%w: encoding row for ClickHouse: %v", post.ErrInvalid, b.Err)
+			var changes []Change
+			var at []int
+			changes, at, err = s.L.Plan(rows)
+			if err != nil {
+				return fail(err) // the state store failed: redelivered later
 			}
-			if attempt > 1 {
-				s.Log.Info().Int("attempts", attempt).Int("rows", len(rows)).Msg("insert succeeded after retries")
+			s.Skipped.Add(float64(len(rows) - len(changes)))
+			if len(changes) == 0 {
+				return out
 			}
-			return out
-		}
-		if IsDataError(err) {
-			return s.bisect(ctx, rows)
+			start := time.Now()
+			var bad []RowError
+			bad, err = s.W.Write(ctx, changes)
+			if err == nil {
+				now := time.Now()
+				s.InsertSeconds.Observe(now.Sub(start).Seconds())
+				for _, b := range bad {
+					out[at[b.Index]] = fmt.Errorf("%w: encoding row for ClickHouse: %v", post.ErrInvalid, b.Err)
+				}
+				s.stored(ctx, dropBad(changes, bad), now)
+				if attempt > 1 {
+					s.Log.Info().Int("attempts", attempt).Int("rows", len(rows)).Msg("insert succeeded after retries")
+				}
+				return out
+			}
+			if errors.Is(err, errAppend) || IsDataError(err) {
+				for i, e := range s.bisect(ctx, changes) {
+					out[at[i]] = e
+				}
+				return out
+			}
+			// Unless nothing was sent, the insert may have been stored:
+			// read its posts back before planning again.
+			if !errors.Is(err, ErrNotSent) {
+				s.markUncertain(changes)
+			}
 		}
 		if ctx.Err() != nil {
-			for i := range out {
-				out[i] = fmt.Errorf("inserting into ClickHouse: %w", ctx.Err())
-			}
-			return out
+			return fail(fmt.Errorf("inserting into ClickHouse: %w", ctx.Err()))
 		}
+		// Anything but a data error (unreachable, timeouts, a table
+		// renamed away, the server restarting) is held and retried.
 		s.Retries.Inc()
 		if attempt == 1 || attempt%10 == 0 {
 			s.Log.Warn().Err(err).Int("attempt", attempt).Int("rows", len(rows)).Msg("ClickHouse insert failed; holding the batch and retrying")
 		}
-		// Keep JetStream from redelivering while we wait.
 		if time.Since(lastProgress) > time.Second {
 			for _, m := range msgs {
 				_ = m.InProgress()
@@ -288,49 +194,124 @@ func (s *Stage) insertAll(ctx context.Context, rows []*post.Enriched, msgs []jet
 	}
 }
 
-// observeStored records freshness for the rows stored (not those in bad).
-func (s *Stage) observeStored(rows []*post.Enriched, bad []RowError, at time.Time) {
-	stored := rows
-	if len(bad) > 0 {
-		skip := make(map[int]bool, len(bad))
-		for _, b := range bad {
-			skip[b.Index] = true
+var errResync = errors.New("bringing the sink state in line with ClickHouse")
+
+// ready loads the state store at start, reads back the posts of inserts
+// whose outcome is unknown, and repairs the hours they touched.
+func (s *Stage) ready(ctx context.Context) error {
+	if !s.synced {
+		if _, err := s.L.Sync(ctx); err != nil {
+			return fmt.Errorf("%w: %w", errResync, err)
 		}
-		stored = make([]*post.Enriched, 0, len(rows)-len(bad))
-		for i, r := range rows {
-			if !skip[i] {
-				stored = append(stored, r)
+		s.synced = true
+	}
+	if len(s.uncertain) > 0 {
+		keys := make([]string, 0, len(s.uncertain))
+		for k := range s.uncertain {
+			keys = append(keys, k)
+		}
+		if err := s.L.Resync(ctx, keys); err != nil {
+			return fmt.Errorf("%w: %w", errResync, err)
+		}
+		s.uncertain = nil
+	}
+	if len(s.repair) > 0 && s.Repair != nil {
+		hours := make([]time.Time, 0, len(s.repair))
+		for _, h := range s.repair {
+			hours = append(hours, h)
+		}
+		if err := s.Repair(ctx, hours); err != nil {
+			if IsUnavailable(err) {
+				return err
 			}
+			s.Log.Error().Err(err).Int("hours", len(hours)).Msg("repairing the rollups after an insert of unknown outcome failed; run iwom report rebuild")
+		} else {
+			s.Log.Info().Int("hours", len(hours)).Msg("rollups checked after an insert of unknown outcome")
 		}
+		s.repair = nil
 	}
-	for _, r := range stored {
-		if !r.IngestedAt.IsZero() {
-			s.Freshness.Observe(at.Sub(r.IngestedAt).Seconds())
+	return nil
+}
+
+// markUncertain records the keys and hours of an insert whose outcome is
+// unknown.
+func (s *Stage) markUncertain(changes []Change) {
+	if s.uncertain == nil {
+		s.uncertain = map[string]bool{}
+	}
+	if s.repair == nil {
+		s.repair = map[int64]time.Time{}
+	}
+	for _, c := range changes {
+		s.uncertain[c.New.Key()] = true
+		h := utc(c.New.CreatedAt).Truncate(time.Hour)
+		s.repair[h.Unix()] = h
+		if c.Old != nil {
+			h := time.Unix(int64(c.Old.CreatedAt), 0).UTC().Truncate(time.Hour)
+			s.repair[h.Unix()] = h
 		}
-	}
-	if s.OnInserted != nil {
-		s.OnInserted(stored, at)
 	}
 }
 
-// bisect isolates the rows ClickHouse rejects: halves are inserted on their
-// own until a single row fails, which is reported invalid.
-func (s *Stage) bisect(ctx context.Context, rows []*post.Enriched) []error {
-	out := make([]error, len(rows))
+// stored commits changes to the state store and records their freshness.
+func (s *Stage) stored(ctx context.Context, changes []Change, at time.Time) {
+	if err := s.L.Commit(changes); err != nil {
+		// Stored in ClickHouse but not in the state: read them back
+		// before the next batch.
+		s.Log.Error().Err(err).Msg("committing the sink state; reading the batch back from ClickHouse")
+		s.markUncertain(changes)
+	}
+	s.Inserted.Add(float64(len(changes)))
+	rows := make([]*post.Enriched, len(changes))
+	for i, c := range changes {
+		rows[i] = c.New
+		if !c.New.IngestedAt.IsZero() {
+			s.Freshness.Observe(at.Sub(c.New.IngestedAt).Seconds())
+		}
+	}
+	if s.OnInserted != nil {
+		s.OnInserted(rows, at)
+	}
+}
+
+func dropBad(changes []Change, bad []RowError) []Change {
+	if len(bad) == 0 {
+		return changes
+	}
+	skip := make(map[int]bool, len(bad))
+	for _, b := range bad {
+		skip[b.Index] = true
+	}
+	out := make([]Change, 0, len(changes)-len(bad))
+	for i, c := range changes {
+		if !skip[i] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// bisect isolates the changes ClickHouse rejects: halves are written on
+// their own until a single change fails, which is reported invalid.
+func (s *Stage) bisect(ctx context.Context, changes []Change) []error {
+	out := make([]error, len(changes))
 	var rec func(lo, hi int)
 	rec = func(lo, hi int) {
 		if lo >= hi || ctx.Err() != nil {
 			return
 		}
-		bad, err := s.W.Insert(ctx, rows[lo:hi])
+		bad, err := s.W.Write(ctx, changes[lo:hi])
 		if err == nil {
-			s.Inserted.Add(float64(hi - lo - len(bad)))
 			for _, b := range bad {
 				out[lo+b.Index] = fmt.Errorf("%w: encoding row for ClickHouse: %v", post.ErrInvalid, b.Err)
 			}
+			s.stored(ctx, dropBad(changes[lo:hi], bad), time.Now())
 			return
 		}
-		if !IsDataError(err) {
+		if !errors.Is(err, errAppend) && !IsDataError(err) {
+			if !errors.Is(err, ErrNotSent) {
+				s.markUncertain(changes[lo:hi])
+			}
 			for i := lo; i < hi; i++ {
 				out[i] = err // transient: retried by redelivery
 			}
@@ -344,7 +325,7 @@ func (s *Stage) bisect(ctx context.Context, rows []*post.Enriched) []error {
 		rec(lo, mid)
 		rec(mid, hi)
 	}
-	rec(0, len(rows))
+	rec(0, len(changes))
 	for i := range out {
 		if out[i] == nil && ctx.Err() != nil {
 			out[i] = errors.Join(errors.New("inserting into ClickHouse"), ctx.Err())

@@ -96,7 +96,7 @@ func TestRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Posts != 5000+5*5000 || len(res.Timings) != 14 {
+	if res.Posts != 5000+7*4500 || len(res.Timings) != 14 {
 		t.Errorf("%d posts, %d timings", res.Posts, len(res.Timings))
 	}
 	for _, tm := range res.Timings {

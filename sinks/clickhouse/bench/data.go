@@ -79,6 +79,8 @@ type LoadOptions struct {
 	Templates []*post.Enriched
 	// Authors is the size of the author pool (default Posts/20, at least 2000).
 	Authors int
+	// Write, when set, receives each batch instead of the Writer.
+	Write func(ctx context.Context, rows []*post.Enriched) error
 }
 
 // Load inserts opt.Posts posts into w's database with the Writer, in time
@@ -100,6 +102,16 @@ func Load(ctx context.Context, w *chsink.Writer, opt LoadOptions, progress func(
 	batch := make([]*post.Enriched, 0, opt.Batch)
 	flush := func(done int) error {
 		if len(batch) == 0 {
+			return nil
+		}
+		if opt.Write != nil {
+			if err := opt.Write(ctx, append([]*post.Enriched(nil), batch...)); err != nil {
+				return err
+			}
+			batch = batch[:0]
+			if progress != nil {
+				progress(done)
+			}
 			return nil
 		}
 		bad, err := w.Insert(ctx, batch)

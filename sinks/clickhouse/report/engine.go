@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -91,43 +90,12 @@ func (e *Engine) Run(ctx context.Context, name string, v url.Values) (*Result, e
 
 // RunParams runs report s with validated parameters.
 func (e *Engine) RunParams(ctx context.Context, s *Spec, p Params) (*Result, error) {
-	// Hours whose rollups lag behind their posts (a sweep still to come,
-	// a failed rebuild, a bulk load) are computed from the posts instead,
-	// so a report is exact whatever the builder's state. The range covers
-	// the previous window (keywords) and a spike baseline.
-	lo := p.From.Add(-p.To.Sub(p.From)).Add(-time.Duration(max(p.Baseline, 1)) * Intervals[p.Interval]).Add(-48 * time.Hour)
-	stale, err := e.stale(ctx, lo, p.To)
-	if err != nil {
-		return nil, fmt.Errorf("running report %s: %w", s.Name, err)
-	}
-	p.stale = stale
 	res, err := s.run(ctx, e, p)
 	if err != nil {
 		return nil, fmt.Errorf("running report %s: %w", s.Name, err)
 	}
 	res.Report, res.Params = s.Name, s.paramsOut(p)
 	return res, nil
-}
-
-// stale returns the hours in [from, to) marked in rollup_dirty after the
-// start of their last rebuild (or never rebuilt).
-func (e *Engine) stale(ctx context.Context, from, to time.Time) (map[int64]bool, error) {
-	q := &sqlb{}
-	q.add("SELECT hour FROM (SELECT hour, max(marked_at) AS marked FROM "+e.DB+".rollup_dirty WHERE hour >= toDateTime(?) AND hour < toDateTime(?) GROUP BY hour)",
-		from.Unix(), to.Unix())
-	q.add(" ANY LEFT JOIN (SELECT hour, max(built_at) AS built FROM "+e.DB+".rollup_builds WHERE hour >= toDateTime(?) AND hour < toDateTime(?) GROUP BY hour) USING hour",
-		from.Unix(), to.Unix())
-	q.add(" WHERE marked > built")
-	out := map[int64]bool{}
-	err := e.query(ctx, "hours the rollups lag behind", q, func(r driver.Rows) error {
-		var h time.Time
-		if err := r.Scan(&h); err != nil {
-			return err
-		}
-		out[h.Unix()] = true
-		return nil
-	})
-	return out, err
 }
 
 // sqlb builds a query and its positional arguments in text order.
@@ -153,15 +121,13 @@ func set(vals []string) ch.GroupSet {
 	return s
 }
 
-// filter restricts rows by brand and platform (nil: any), and carries the
-// hours to compute from the posts rather than the rollups.
+// filter restricts rows by brand and platform (nil: any).
 type filter struct {
 	brands, platforms []string
-	stale             map[int64]bool
 }
 
 // filter is the report's filter, for brands.
-func (p Params) filter(brands []string) filter { return filter{brands, p.Platforms, p.stale} }
+func (p Params) filter(brands []string) filter { return filter{brands, p.Platforms} }
 
 func (f filter) add(q *sqlb) {
 	if len(f.brands) > 0 {
@@ -194,28 +160,22 @@ func split(from, to time.Time, grain time.Duration) (full span, ok bool, edges [
 	return span{a, b}, true, edges
 }
 
-// source adds to q a subquery with rollup r's live rows for the posts
-// created in [from, to) that pass f: the store (FINAL) for whole buckets,
-// the builder's own SQL on posts_by_time for the edges.
+// source adds to q a subquery with rollup r's rows for the posts created
+// in [from, to) that pass f: the summed table for whole buckets, the same
+// sums computed from brand_posts for the partial buckets at the edges. A
+// group may come in several rows (parts not merged yet, an edge): readers
+// sum them, and the sums are exact.
 func (e *Engine) source(q *sqlb, r chsink.Rollup, from, to time.Time, f filter) {
-	e.sourceOf(q, r, from, to, f, srcOpts{final: true})
+	e.sourceOf(q, r, from, to, f, srcOpts{})
 }
 
 // srcOpts tune sourceOf.
 type srcOpts struct {
-	// cols are the columns to read (nil: all); they must include those
-	// r.Live reads.
+	// cols are the columns to read (nil: all).
 	cols []string
-	// final false reads the store without FINAL: a group rebuilt since the
-	// last merge may then appear more than once, so sums are upper bounds
-	// (reports use that only to pick candidates).
-	final bool
-	// keyCond, when set, is a condition on key columns only (with keyArgs),
-	// applied before FINAL merges (PREWHERE): it drops whole groups.
+	// keyCond, when set, is a condition on key columns (with keyArgs).
 	keyCond string
 	keyArgs []any
-	// all keeps the zero rows of vanished groups (harmless in upper bounds).
-	all bool
 }
 
 func (e *Engine) sourceOf(q *sqlb, r chsink.Rollup, from, to time.Time, f filter, o srcOpts) {
@@ -223,60 +183,42 @@ func (e *Engine) sourceOf(q *sqlb, r chsink.Rollup, from, to time.Time, f filter
 	if columns == nil {
 		columns = r.Columns
 	}
-	final := o.final
-	cols := strings.Join(columns, ", ")
-	full, ok, edges := split(from, to, r.Grain)
-	// Stale hours inside the whole buckets move to the edges.
-	var excl []string
-	if ok {
-		for h := full.from.Truncate(time.Hour); h.Before(full.to); h = h.Add(time.Hour) {
-			if f.stale[h.Unix()] {
-				excl = append(excl, strconv.FormatInt(h.Unix(), 10))
-				edges = append(edges, span{maxTime(h, full.from), minTime(h.Add(time.Hour), full.to)})
-			}
-		}
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = "`" + c + "`"
 	}
-	q.add("(SELECT * FROM (")
+	cols := strings.Join(quoted, ", ")
+	full, ok, edges := split(from, to, r.Grain)
+	q.add("(")
 	if ok {
-		fin := " FINAL"
-		if !final {
-			fin = ""
-		}
-		q.add("SELECT " + cols + " FROM " + e.DB + "." + r.Table + fin)
-		if o.keyCond != "" {
-			q.add(" PREWHERE "+o.keyCond, o.keyArgs...)
-		}
-		q.add(" WHERE "+r.Time+" >= toDateTime(?) AND "+r.Time+" < toDateTime(?)", full.from.Unix(), full.to.Unix())
-		if len(excl) > 0 {
-			q.add(" AND toUInt32(toStartOfHour(" + r.Time + ")) NOT IN (" + strings.Join(excl, ", ") + ")")
-		}
+		q.add("SELECT "+cols+" FROM "+e.DB+"."+r.Table+" WHERE "+r.Time+" >= toDateTime(?) AND "+r.Time+" < toDateTime(?)", full.from.Unix(), full.to.Unix())
 		f.add(q)
+		if o.keyCond != "" {
+			q.add(" AND "+o.keyCond, o.keyArgs...)
+		}
 	}
 	if len(edges) > 0 {
 		if ok {
 			q.add(" UNION ALL ")
 		}
-		// The edge times are written as numbers (from parsed times, never
-		// caller text): RowsSQL may repeat the condition.
-		var conds []string
-		for _, s := range edges {
-			conds = append(conds, fmt.Sprintf("(created_at >= toDateTime(%d) AND created_at < toDateTime(%d))", s.from.Unix(), s.to.Unix()))
+		spans := make([]chsink.Span, len(edges))
+		for i, s := range edges {
+			spans[i] = chsink.Span{From: s.from, To: s.to}
 		}
 		// The brand and platform filter goes inside, before the heavy work.
 		fq := &sqlb{}
 		fq.add("1")
 		f.add(fq)
-		q.add("SELECT "+cols+" FROM ("+r.RowsSQL(e.DB, strings.Join(conds, " OR "), fq.String())+")", fq.args...)
+		q.add("SELECT "+cols+" FROM ("+r.EdgeSQL(e.DB, spans, fq.String())+")", fq.args...)
 		if o.keyCond != "" {
 			q.add(" WHERE "+o.keyCond, o.keyArgs...)
 		}
 	}
-	if o.all {
-		q.add("))")
-		return
-	}
-	q.add(") WHERE " + r.Live + ")")
+	q.add(")")
 }
+
+// usum is a sum of a signed count column as UInt64 (never below zero).
+func usum(expr string) string { return "toUInt64(greatest(" + expr + ", 0))" }
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {

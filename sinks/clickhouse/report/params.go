@@ -66,8 +66,6 @@ type Params struct {
 	Baseline int
 	Ratio    float64
 	Min      int
-	// stale are the hours to compute from the posts (set by RunParams).
-	stale map[int64]bool
 }
 
 // common parameters every report takes.

@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -55,7 +54,7 @@ func runVolume(ctx context.Context, e *Engine, p Params) (*Result, error) {
 	q := &sqlb{}
 	q.add("SELECT ")
 	bucket(q, "bucket", p)
-	q.add(" AS t, brand, platform, sum(posts), sum(reach), sum(engagement) FROM ")
+	q.add(" AS t, brand, platform, " + usum("sum(posts)") + ", " + usum("sum(reach)") + ", " + usum("sum(engagement)") + " FROM ")
 	e.source(q, chsink.Volume, p.From, p.To, p.filter(p.Brands))
 	q.add(" GROUP BY t, brand, platform")
 	type v struct{ posts, reach, engagement uint64 }
@@ -91,7 +90,7 @@ func runSOV(ctx context.Context, e *Engine, p Params) (*Result, error) {
 	q := &sqlb{}
 	q.add("SELECT ")
 	bucket(q, "bucket", p)
-	q.add(" AS t, brand, sum(posts) FROM ")
+	q.add(" AS t, brand, " + usum("sum(posts)") + " FROM ")
 	e.source(q, chsink.Volume, p.From, p.To, p.filter(p.Brands))
 	q.add(" GROUP BY t, brand")
 	s := newSeries[uint64](p)
@@ -129,8 +128,8 @@ func runSentiment(ctx context.Context, e *Engine, p Params) (*Result, error) {
 	q := &sqlb{}
 	q.add("SELECT ")
 	bucket(q, "bucket", p)
-	q.add(` AS t, brand, sum(posts), sumIf(posts, label = 'positive'), sumIf(posts, label = 'neutral'),
-	sumIf(posts, label = 'negative'), sum(sentiment_sum) FROM `)
+	q.add(` AS t, brand, ` + usum("sum(posts)") + `, ` + usum("sumIf(posts, label = 'positive')") + `, ` + usum("sumIf(posts, label = 'neutral')") + `,
+	` + usum("sumIf(posts, label = 'negative')") + `, sum(sentiment_sum) FROM `)
 	e.source(q, chsink.Volume, p.From, p.To, p.filter(p.Brands))
 	q.add(" GROUP BY t, brand")
 	type v struct {
@@ -180,7 +179,7 @@ type Term struct {
 func (e *Engine) terms(ctx context.Context, f filter, from, to time.Time, sortBy string, limit int) ([]Term, error) {
 	prev := from.Add(-to.Sub(from))
 	q := &sqlb{}
-	q.add("SELECT brand, term, sumIf(posts, w = 1) AS cur, sumIf(posts, w = 0) AS prev FROM (SELECT toUInt8(1) AS w, brand, term, posts FROM ")
+	q.add("SELECT brand, term, " + usum("sumIf(posts, w = 1)") + " AS cur, " + usum("sumIf(posts, w = 0)") + " AS prev FROM (SELECT toUInt8(1) AS w, brand, term, posts FROM ")
 	e.source(q, chsink.Terms, from, to, f)
 	q.add(" UNION ALL SELECT toUInt8(0) AS w, brand, term, posts FROM ")
 	e.source(q, chsink.Terms, prev, from, f)
@@ -246,118 +245,120 @@ func runKeywords(ctx context.Context, e *Engine, p Params) (*Result, error) {
 	return res, nil
 }
 
-// runKOLs ranks authors in two passes, because a brand can have hundreds
-// of thousands of authors in a week and grouping them with their names is
-// slow. The first pass (per brand) groups by a 64-bit hash of (brand,
-// platform, author_id) with numbers only and without FINAL: its values are
-// upper bounds (a group rebuilt since the last merge may count twice, two
-// authors may share a hash), and it keeps the M best. Every other author's
-// true value is at most the M-th upper bound. The second pass computes the
-// candidates exactly; when the exact N-th value is above that bound, nobody
-// outside can reach the top N and the answer is exact; otherwise the
-// report runs the exact query over every author.
+// runKOLs ranks a brand's authors on the summed rollup (every author of
+// the window: the sums are exact without FINAL), then reads the names and
+// largest follower counts of the winners only. Ranking by followers needs
+// every author's largest follower count, from the rollup's follower map.
 func runKOLs(ctx context.Context, e *Engine, p Params) (*Result, error) {
-	if len(p.Brands) == 0 || len(p.Brands) > 5 {
-		return e.kols(ctx, p, nil)
+	q := &sqlb{}
+	q.add(`SELECT brand, platform, author_id, ` + usum("sum(posts)") + ` AS k_posts, ` + usum("sum(reach)") + ` AS k_reach,
+	` + usum("sum(engagement)") + ` AS k_engagement, ` + usum("sum(positive)") + `, ` + usum("sum(neutral)") + `, ` + usum("sum(negative)"))
+	cols := []string{"brand", "platform", "author_id", "posts", "reach", "engagement", "positive", "neutral", "negative"}
+	if p.Sort == "followers" {
+		q.add(`, ` + maxFollowers + ` AS k_followers`)
+		cols = append(cols, chsink.Authors.Maps...)
 	}
-	m := max(3*p.Limit, p.Limit+50)
-	type val struct{ v, eng uint64 }
-	less := func(a, b val) bool { return a.v < b.v || a.v == b.v && a.eng < b.eng }
-	value := func(followers, posts, reach, eng uint64) uint64 {
-		return map[string]uint64{"reach": reach, "engagement": eng, "posts": posts, "followers": followers}[p.Sort]
+	q.add(" FROM ")
+	e.sourceOf(q, chsink.Authors, p.From, p.To, p.filter(p.Brands), srcOpts{cols: cols})
+	q.add(" GROUP BY brand, platform, author_id HAVING k_posts > 0 ORDER BY brand, k_" + p.Sort + " DESC, k_engagement DESC, platform, author_id LIMIT " + strconv.Itoa(p.Limit) + " BY brand")
+	type kol struct {
+		brand, platform, id              string
+		posts, reach, eng, pos, neu, neg uint64
 	}
-	bounds := map[string]val{}
-	var keys []uint64
-	for _, b := range p.Brands {
-		q := &sqlb{}
-		q.add(`SELECT cityHash64(brand, platform, author_id) AS k, max(followers) AS k_followers, sum(posts) AS k_posts,
-	sum(reach) AS k_reach, sum(engagement) AS k_engagement FROM `)
-		e.sourceOf(q, chsink.Authors, p.From, p.To, p.filter([]string{b}),
-			srcOpts{cols: []string{"brand", "platform", "author_id", "followers", "posts", "reach", "engagement"}, all: true})
-		q.add(" GROUP BY k ORDER BY k_" + p.Sort + " DESC, k_engagement DESC LIMIT " + strconv.Itoa(m))
-		var n int
-		var last val
-		err := e.query(ctx, "KOL candidates", q, func(r driver.Rows) error {
-			var k, followers, posts, reach, eng uint64
-			if err := r.Scan(&k, &followers, &posts, &reach, &eng); err != nil {
-				return err
-			}
-			n++
-			last = val{value(followers, posts, reach, eng), eng}
-			keys = append(keys, k)
-			return nil
-		})
-		if err != nil {
-			return nil, err
+	var ks []kol
+	keys := ch.GroupSet{}
+	err := e.query(ctx, "KOLs", q, func(r driver.Rows) error {
+		var k kol
+		dest := []any{&k.brand, &k.platform, &k.id, &k.posts, &k.reach, &k.eng, &k.pos, &k.neu, &k.neg}
+		if p.Sort == "followers" {
+			var f uint64
+			dest = append(dest, &f)
 		}
-		if n == m {
-			bounds[b] = last // else every author of the brand is a candidate
+		if err := r.Scan(dest...); err != nil {
+			return err
 		}
-	}
-	if len(keys) == 0 {
-		return &Result{Columns: kolColumns}, nil
-	}
-	res, err := e.kols(ctx, p, keys)
+		ks = append(ks, k)
+		keys.Value = append(keys.Value, ch.GroupSet{Value: []any{k.brand, k.platform, k.id}})
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	// Certify: each brand's exact N-th is above its bound.
-	count := map[string]int{}
-	for _, row := range res.Rows {
-		b := row[0].(string)
-		count[b]++
-		if bound, ok := bounds[b]; ok && count[b] == p.Limit {
-			nth := val{value(row[4].(uint64), row[5].(uint64), row[6].(uint64), row[7].(uint64)), row[7].(uint64)}
-			if !less(bound, nth) {
-				return e.kols(ctx, p, nil)
-			}
-		}
+	res := &Result{Columns: kolColumns}
+	if len(ks) == 0 {
+		return res, nil
 	}
-	for b := range bounds {
-		if count[b] < p.Limit {
-			return e.kols(ctx, p, nil)
+	// The winners' largest follower counts in the window and names.
+	fq := &sqlb{}
+	fq.add("SELECT brand, platform, author_id, " + maxFollowers + " FROM ")
+	e.sourceOf(fq, chsink.Authors, p.From, p.To, p.filter(p.Brands), srcOpts{
+		cols:    append([]string{"brand", "platform", "author_id"}, chsink.Authors.Maps...),
+		keyCond: "(brand, platform, author_id) IN ?", keyArgs: []any{keys}})
+	fq.add(" GROUP BY brand, platform, author_id")
+	followers := map[string]uint64{}
+	err = e.query(ctx, "KOL followers", fq, func(r driver.Rows) error {
+		var b, pl, id string
+		var f uint64
+		if err := r.Scan(&b, &pl, &id, &f); err != nil {
+			return err
 		}
+		followers[b+"\x00"+pl+"\x00"+id] = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	names, err := e.authorNames(ctx, ks2keys(ks, func(k kol) [2]string { return [2]string{k.platform, k.id} }))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range ks {
+		net := 0.0
+		if k.posts > 0 {
+			net = (float64(k.pos) - float64(k.neg)) / float64(k.posts)
+		}
+		res.Rows = append(res.Rows, []any{k.brand, k.platform, k.id, names[k.platform+"\x00"+k.id], followers[k.brand+"\x00"+k.platform+"\x00"+k.id],
+			k.posts, k.reach, k.eng, k.pos, k.neu, k.neg, net})
 	}
 	return res, nil
 }
 
-var kolColumns = []string{"brand", "platform", "author_id", "author_name", "followers", "posts", "reach", "engagement",
-	"positive", "neutral", "negative", "net"}
+// maxFollowers is an author's largest follower count among the posts
+// still counted in a group of authors_1h_sum rows (the follower map's
+// largest key with a positive count).
+const maxFollowers = "toUInt64(arrayReduce('max', arrayFilter((f, c) -> c > 0, sumMap(`followersMap.followers`, `followersMap.n`).1, sumMap(`followersMap.followers`, `followersMap.n`).2)))"
 
-// kols is the exact KOL query, over the authors whose hash is in keys (nil:
-// every author).
-func (e *Engine) kols(ctx context.Context, p Params, keys []uint64) (*Result, error) {
-	q := &sqlb{}
-	q.add(`SELECT brand, platform, author_id, argMax(author_name, hour), max(followers) AS k_followers, sum(posts) AS k_posts,
-	sum(reach) AS k_reach, sum(engagement) AS k_engagement, sum(positive), sum(neutral), sum(negative) FROM `)
-	o := srcOpts{final: true}
-	if keys != nil {
-		set := ch.GroupSet{Value: make([]any, len(keys))}
-		for i, k := range keys {
-			set.Value[i] = k
-		}
-		// platform and author_id are key columns: filtering on them before
-		// FINAL drops whole groups, never a version of one.
-		o.keyCond, o.keyArgs = "cityHash64(brand, platform, author_id) IN ?", []any{set}
+func ks2keys[T any](xs []T, key func(T) [2]string) [][2]string {
+	out := make([][2]string, len(xs))
+	for i, x := range xs {
+		out[i] = key(x)
 	}
-	e.sourceOf(q, chsink.Authors, p.From, p.To, p.filter(p.Brands), o)
-	q.add(" GROUP BY brand, platform, author_id ORDER BY brand, k_" + p.Sort + " DESC, k_engagement DESC, platform, author_id LIMIT " + strconv.Itoa(p.Limit) + " BY brand")
-	res := &Result{Columns: kolColumns}
-	err := e.query(ctx, "KOLs", q, func(r driver.Rows) error {
-		var b, pl, id, name string
-		var followers, posts, reach, eng, pos, neu, neg uint64
-		if err := r.Scan(&b, &pl, &id, &name, &followers, &posts, &reach, &eng, &pos, &neu, &neg); err != nil {
+	return out
+}
+
+// authorNames returns the latest observed name of each (platform,
+// author_id).
+func (e *Engine) authorNames(ctx context.Context, keys [][2]string) (map[string]string, error) {
+	set := ch.GroupSet{}
+	for _, k := range keys {
+		set.Value = append(set.Value, ch.GroupSet{Value: []any{k[0], k[1]}})
+	}
+	q := &sqlb{}
+	q.add("SELECT platform, author_id, argMax(name, tuple(version, name)) FROM "+e.DB+".authors WHERE (platform, author_id) IN ? GROUP BY platform, author_id", set)
+	out := map[string]string{}
+	err := e.query(ctx, "author names", q, func(r driver.Rows) error {
+		var pl, id, name string
+		if err := r.Scan(&pl, &id, &name); err != nil {
 			return err
 		}
-		net := 0.0
-		if posts > 0 {
-			net = (float64(pos) - float64(neg)) / float64(posts)
-		}
-		res.Rows = append(res.Rows, []any{b, pl, id, name, followers, posts, reach, eng, pos, neu, neg, net})
+		out[pl+"\x00"+id] = name
 		return nil
 	})
-	return res, err
+	return out, err
 }
+
+var kolColumns = []string{"brand", "platform", "author_id", "author_name", "followers", "posts", "reach", "engagement",
+	"positive", "neutral", "negative", "net"}
 
 // PostRef is a post as the spikes report cites it.
 type PostRef struct {
@@ -380,80 +381,119 @@ type topRow struct {
 }
 
 // top returns the top limit posts per brand in [from, to) by sortBy,
-// optionally of one label.
-func (e *Engine) top(ctx context.Context, f filter, from, to time.Time, label, sortBy string, limit int) ([]topRow, error) {
-	rows, err := e.top1(ctx, f, from, to, label, sortBy, limit)
-	if errors.Is(err, errRebuilt) { // a rebuild ran between the two queries
-		rows, err = e.top1(ctx, f, from, to, label, sortBy, limit)
+// optionally of one label and with one term, from brand_posts. A post's
+// live row is the (platform, id, version) whose signs sum to 1; a cancel
+// row copies every column of the row it cancels, so any filter on a row's
+// values keeps or drops both. Without a term the ranking first reads the
+// sortBy column of the window's rows alone to find, per brand, a threshold
+// that at least limit rows reach (live or not), then ranks the live rows
+// at or above it; when fewer than limit live rows reach it (cancelled rows
+// counted in the threshold), that brand is ranked again over all its rows.
+func (e *Engine) top(ctx context.Context, f filter, from, to time.Time, label, term, sortBy string, limit int) ([]topRow, error) {
+	col := map[string]string{"reposts": "reposts", "comments": "comments", "engagement": "engagement"}[sortBy]
+	if col == "" {
+		return nil, badParam("sort", "%q is not one of %s", sortBy, strings.Join(chsink.TopMetrics, ", "))
 	}
-	return rows, err
-}
-
-var errRebuilt = errors.New("a post ranked in the first query is gone in the second")
-
-func (e *Engine) top1(ctx context.Context, f filter, from, to time.Time, label, sortBy string, limit int) ([]topRow, error) {
-	// First the ranking, on the numbers only; then the texts of the few
-	// posts it picked (their keys are key columns: read before FINAL).
-	q := &sqlb{}
-	q.add("SELECT brand, platform, id, any(reposts) AS k_reposts, any(comments) AS k_comments, any(engagement) AS k_engagement FROM ")
-	e.sourceOf(q, chsink.TopPosts, from, to, f, srcOpts{final: true,
-		cols: []string{"brand", "hour", "platform", "id", "live", "label", "reposts", "comments", "engagement"}})
-	if label != "" {
-		q.add(" WHERE label = ?", label)
+	where := func(q *sqlb, fl filter) {
+		q.add(" WHERE " + chsink.SpanCond([]chsink.Span{{From: from, To: to}}))
+		fl.add(q)
+		if label != "" {
+			q.add(" AND label = ?", label)
+		}
+		if term != "" {
+			q.add(" AND has(terms, ?)", term)
+		}
 	}
-	q.add(" GROUP BY brand, platform, id ORDER BY brand, k_" + sortBy + " DESC, platform, id LIMIT " + strconv.Itoa(limit) + " BY brand")
-	var order []string
-	keys := ch.GroupSet{}
-	err := e.query(ctx, "top posts", q, func(r driver.Rows) error {
-		var b, pl, id string
-		var a, c, d uint64
-		if err := r.Scan(&b, &pl, &id, &a, &c, &d); err != nil {
+	rank := func(fl filter, th map[string]uint64) ([]topRow, error) {
+		q := &sqlb{}
+		q.add(`SELECT brand, platform, id, any(created_at), any(author_id), anyIf(author_name, sign = 1), any(followers),
+	any(reposts), any(comments), any(likes), any(engagement), any(label), anyIf(url, sign = 1), anyIf(text, sign = 1), sum(sign) AS live FROM ` + e.DB + ".brand_posts")
+		where(q, fl)
+		if len(th) > 0 {
+			bs := make([]string, 0, len(th))
+			for b := range th {
+				bs = append(bs, b)
+			}
+			sort.Strings(bs)
+			q.add(" AND (brand NOT IN ?", set(bs))
+			for _, b := range bs {
+				q.add(" OR brand = ? AND "+col+" >= ?", b, th[b])
+			}
+			q.add(")")
+		}
+		q.add(" GROUP BY brand, platform, id, version HAVING live > 0 ORDER BY brand, any(" + col + ") DESC, platform, id LIMIT " + strconv.Itoa(limit) + " BY brand")
+		var out []topRow
+		err := e.query(ctx, "top posts", q, func(r driver.Rows) error {
+			var x topRow
+			var live int64
+			if err := r.Scan(&x.brand, &x.platform, &x.id, &x.created, &x.authorID, &x.authorName, &x.followers,
+				&x.reposts, &x.comments, &x.likes, &x.en, &x.label, &x.url, &x.text, &live); err != nil {
+				return err
+			}
+			out = append(out, x)
+			return nil
+		})
+		return out, err
+	}
+	if term != "" {
+		return rank(f, nil)
+	}
+	tq := &sqlb{}
+	tq.add("SELECT brand, min(" + col + ") FROM (SELECT brand, " + col + " FROM " + e.DB + ".brand_posts")
+	where(tq, f)
+	tq.add(" AND sign = 1 ORDER BY " + col + " DESC LIMIT " + strconv.Itoa(4*limit) + " BY brand) GROUP BY brand HAVING count() = " + strconv.Itoa(4*limit))
+	thresholds := map[string]uint64{}
+	err := e.query(ctx, "top-post thresholds", tq, func(r driver.Rows) error {
+		var b string
+		var v uint64
+		if err := r.Scan(&b, &v); err != nil {
 			return err
 		}
-		order = append(order, b+"\x00"+pl+"\x00"+id)
-		keys.Value = append(keys.Value, ch.GroupSet{Value: []any{b, pl, id}})
-		return nil
-	})
-	if err != nil || len(order) == 0 {
-		return nil, err
-	}
-	q = &sqlb{}
-	q.add(`SELECT brand, platform, id, any(created_at), any(author_id), any(author_name), any(followers),
-	any(reposts), any(comments), any(likes), any(engagement), any(label), any(url), any(text) FROM `)
-	e.sourceOf(q, chsink.TopPosts, from, to, f, srcOpts{final: true, keyCond: "(brand, platform, id) IN ?", keyArgs: []any{keys}})
-	q.add(" GROUP BY brand, platform, id")
-	got := map[string]topRow{}
-	err = e.query(ctx, "top posts", q, func(r driver.Rows) error {
-		var x topRow
-		if err := r.Scan(&x.brand, &x.platform, &x.id, &x.created, &x.authorID, &x.authorName, &x.followers,
-			&x.reposts, &x.comments, &x.likes, &x.en, &x.label, &x.url, &x.text); err != nil {
-			return err
-		}
-		got[x.brand+"\x00"+x.platform+"\x00"+x.id] = x
+		thresholds[b] = v
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]topRow, 0, len(order))
-	for _, k := range order {
-		x, ok := got[k]
-		if !ok {
-			return nil, fmt.Errorf("reading top posts: %q: %w", strings.ReplaceAll(k, "\x00", ":"), errRebuilt)
-		}
-		out = append(out, x)
+	rows, err := rank(f, thresholds)
+	if err != nil {
+		return nil, err
 	}
+	// Brands with a threshold that fewer than limit live rows reach.
+	n := map[string]int{}
+	for _, x := range rows {
+		n[x.brand]++
+	}
+	var again []string
+	for b := range thresholds {
+		if n[b] < limit {
+			again = append(again, b)
+		}
+	}
+	if len(again) == 0 {
+		return rows, nil
+	}
+	sort.Strings(again)
+	redo, err := rank(filter{brands: again, platforms: f.platforms}, nil)
+	if err != nil {
+		return nil, err
+	}
+	redone := map[string]bool{}
+	for _, b := range again {
+		redone[b] = true
+	}
+	out := redo
+	for _, x := range rows {
+		if !redone[x.brand] {
+			out = append(out, x)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].brand < out[j].brand })
 	return out, nil
 }
 
 func runTopPosts(ctx context.Context, e *Engine, p Params) (*Result, error) {
-	var rows []topRow
-	var err error
-	if p.Term != "" {
-		rows, err = e.topWithTerm(ctx, p)
-	} else {
-		rows, err = e.top(ctx, p.filter(p.Brands), p.From, p.To, p.Label, p.Sort, p.Limit)
-	}
+	rows, err := e.top(ctx, p.filter(p.Brands), p.From, p.To, p.Label, p.Term, p.Sort, p.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -464,43 +504,6 @@ func runTopPosts(ctx context.Context, e *Engine, p Params) (*Result, error) {
 			x.reposts, x.comments, x.likes, x.en, x.label, x.url, x.text})
 	}
 	return res, nil
-}
-
-// topWithTerm ranks the posts that have p.Term among their terms. The
-// top_posts_1h rollup keeps no terms, so this reads the posts of the
-// window (posts_by_time, each post's latest observation): it costs a scan
-// of the window, which the dashboard's click-to-filter asks for one brand
-// and a day or so at a time.
-func (e *Engine) topWithTerm(ctx context.Context, p Params) ([]topRow, error) {
-	cond := fmt.Sprintf("created_at >= toDateTime(%d) AND created_at < toDateTime(%d)", p.From.Unix(), p.To.Unix())
-	fq := &sqlb{}
-	fq.add("1")
-	p.filter(p.Brands).add(fq)
-	q := &sqlb{}
-	q.add(`SELECT brand, platform, id, created_at, p_author_id, p_author_name, p_author_followers,
-	p_reposts, p_comments, p_likes, p_reposts + p_comments + p_likes AS engagement, blabel, p_url, p_text FROM (`+
-		chsink.BrandPostsSQL(e.DB, cond, fq.String(), "url", "text", "author_id", "author_name", "author_followers",
-			"reposts", "comments", "likes", "keywords", "hashtags")+")", fq.args...)
-	q.add(" WHERE has("+chsink.TermsExpr("p_keywords", "p_hashtags")+", ?)", p.Term)
-	if p.Label != "" {
-		q.add(" AND blabel = ?", p.Label)
-	}
-	sortCol := map[string]string{"reposts": "p_reposts", "comments": "p_comments", "engagement": "engagement"}[p.Sort]
-	if sortCol == "" {
-		return nil, badParam("sort", "%q is not one of %s", p.Sort, strings.Join(chsink.TopMetrics, ", "))
-	}
-	q.add(" ORDER BY brand, " + sortCol + " DESC, platform, id LIMIT " + strconv.Itoa(p.Limit) + " BY brand")
-	var out []topRow
-	err := e.query(ctx, "top posts with a term", q, func(r driver.Rows) error {
-		var x topRow
-		if err := r.Scan(&x.brand, &x.platform, &x.id, &x.created, &x.authorID, &x.authorName, &x.followers,
-			&x.reposts, &x.comments, &x.likes, &x.en, &x.label, &x.url, &x.text); err != nil {
-			return err
-		}
-		out = append(out, x)
-		return nil
-	})
-	return out, err
 }
 
 // spike is a run of buckets where a metric broke out.
@@ -522,7 +525,7 @@ func runSpikes(ctx context.Context, e *Engine, p Params) (*Result, error) {
 	q := &sqlb{}
 	q.add("SELECT ")
 	bucket(q, "bucket", p)
-	q.add(" AS t, brand, sum(posts), sumIf(posts, label = 'negative') FROM ")
+	q.add(" AS t, brand, " + usum("sum(posts)") + ", " + usum("sumIf(posts, label = 'negative')") + " FROM ")
 	e.source(q, chsink.Volume, ext, p.To, p.filter(p.Brands))
 	q.add(" GROUP BY t, brand")
 	bp := p
@@ -547,7 +550,7 @@ func runSpikes(ctx context.Context, e *Engine, p Params) (*Result, error) {
 	// the first Baseline buckets after the oldest post.
 	var oldest time.Time
 	oq := &sqlb{}
-	oq.add("SELECT created_at FROM " + e.DB + ".posts_by_time ORDER BY created_at LIMIT 1")
+	oq.add("SELECT min(bucket) FROM " + e.DB + ".volume_5m_sum")
 	if err := e.query(ctx, "the oldest post", oq, func(r driver.Rows) error { return r.Scan(&oldest) }); err != nil {
 		return nil, err
 	}
@@ -628,7 +631,7 @@ func runSpikes(ctx context.Context, e *Engine, p Params) (*Result, error) {
 		if sp.metric == "negative" {
 			label = "negative"
 		}
-		tops, err := e.top(ctx, f, sp.start, sp.end, label, "reposts", 3)
+		tops, err := e.top(ctx, f, sp.start, sp.end, label, "", "reposts", 3)
 		if err != nil {
 			return nil, err
 		}
