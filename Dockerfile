@@ -10,7 +10,8 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/iwom ./cmd/iwom \
- && /out/iwom analyze --text "招商银行的微信值机服务太方便了[赞]" >/dev/null
+ && /out/iwom analyze --text "招商银行的微信值机服务太方便了[赞]" >/dev/null \
+ && mkdir -p /out/data/sink-state
 
 # A CJK font (Noto Sans CJK, regular, from Debian's fonts-noto-cjk: the one
 # the dashboard's browser test renders with), for anything in the container
@@ -25,7 +26,10 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/iwom /usr/local/bin/iwom
 COPY --from=fonts /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/opentype/noto/
 COPY --from=fonts /usr/share/fontconfig/conf.avail/70-fonts-noto-cjk.conf /etc/fonts/conf.d/
-# Embedded NATS (single-container runs) keeps JetStream files here.
+# Embedded NATS (single-container runs) keeps JetStream files here, and
+# the sink its state store (sink-state: compose mounts a volume there).
+# Owned by the runtime user, so that a named volume mounted below it is too.
+COPY --from=build --chown=nonroot:nonroot /out/data /var/lib/iwom
 WORKDIR /var/lib/iwom
 ENV IWOM_DATA_DIR=/var/lib/iwom
 USER nonroot:nonroot

@@ -265,8 +265,11 @@ func reportBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Load generated posts into a scratch database and time every report from the rollups against the same query on iwom.posts",
 		Long: `Loads --posts generated, enriched posts over --days straight into database
---db (with the sink's Writer, in time order, not through NATS), builds the
-rollups, then times each report over a --window window ending at the
+--db (with the sink's Writer, in time order, not through NATS; the
+materialized views fill the rollups as it goes), measures what the sink
+pays at this size (loading its state store from ClickHouse, then the median
+5,000-post batch with 500 re-observations: plan, insert, commit), then
+times each report over a --window window ending at the
 newest post: from the rollups (the report code), and the same question
 asked of iwom.posts directly. --load=false reuses what --db holds. The
 database is dropped at the end unless --keep.`,

@@ -103,9 +103,10 @@ func TestWriterAndDedupView(t *testing.T) {
 	later := enriched("1", t2)
 	later.Metrics.Likes = 99
 	s.write(later, enriched("2", t1))
-	if stored, posts, likes := s.uint("SELECT count() FROM writer_test.posts_store"), s.uint("SELECT count() FROM writer_test.posts"),
-		s.uint("SELECT likes FROM writer_test.posts WHERE id = '1'"); stored != 4 || posts != 2 || likes != 99 {
-		t.Errorf("stored %d, posts %d, likes %d; want 4 (one cancelled pair), 2, 99", stored, posts, likes)
+	// A background merge may already have collapsed the cancelled pair.
+	if live, stored, posts, likes := s.uint("SELECT toUInt64(sum(sign)) FROM writer_test.posts_store"), s.uint("SELECT count() FROM writer_test.posts_store"),
+		s.uint("SELECT count() FROM writer_test.posts"), s.uint("SELECT likes FROM writer_test.posts WHERE id = '1'"); live != 2 || stored != 4 && stored != 2 || posts != 2 || likes != 99 {
+		t.Errorf("live %d, stored %d, posts %d, likes %d; want 2, 4 (or 2 once merged), 2, 99", live, stored, posts, likes)
 	}
 }
 

@@ -297,6 +297,31 @@ func TestPartitionOf(t *testing.T) {
 	if PartitionOf("weibo:1", 1) != 0 {
 		t.Error("one partition")
 	}
+	// A partition's sink loads only its own keys.
+	s := newSink(t, "partition_test")
+	var rows []*post.Enriched
+	for i := 0; i < 40; i++ {
+		rows = append(rows, rpost(fmt.Sprintf("q%02d", i), hour0, []string{"siemens"}, post.Positive, hour0))
+	}
+	s.write(rows...)
+	for part := 0; part < 2; part++ {
+		st, err := state.Open(t.TempDir(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := NewLedger(s.conn, s.db, st, part, 2, zerolog.Nop())
+		n, err := l.Sync(context.Background())
+		want := 0
+		for _, r := range rows {
+			if PartitionOf(r.Key(), 2) == part {
+				want++
+			}
+		}
+		if err != nil || n != want || want == 0 || want == len(rows) {
+			t.Errorf("partition %d/2 loaded %d keys (%v), want %d", part, n, err, want)
+		}
+		_ = st.Close()
+	}
 }
 
 // CheckRollups notices a wrong rollup, and Repair mends it, once.

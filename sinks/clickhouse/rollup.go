@@ -140,9 +140,8 @@ func livePostsSQL(db, cond string) string {
 	if(has(brand_sentiment_brands, brand), brand_sentiment_scores[indexOf(brand_sentiment_brands, brand)], sentiment_score) AS score,
 	url, text, author_id, author_name, author_followers AS followers, reposts, comments, likes, reposts + comments + likes AS engagement,
 	arrayDistinct(arrayFilter(t -> t != '' AND t != '##', arrayConcat(keywords, arrayMap(h -> concat('#', h, '#'), hashtags)))) AS terms
-FROM ` + db + `.posts_store FINAL
-ARRAY JOIN brands AS brand
-WHERE sign = 1 AND ` + cond
+FROM (SELECT * FROM ` + db + `.posts_store FINAL WHERE sign = 1 AND ` + cond + `)
+ARRAY JOIN brands AS brand`
 }
 
 // brandPostColumns are brand_posts' columns in insert order.
