@@ -245,44 +245,37 @@ func runKeywords(ctx context.Context, e *Engine, p Params) (*Result, error) {
 	return res, nil
 }
 
-// runKOLs ranks a brand's authors on the summed rollup (every author of
-// the window: the sums are exact without FINAL), then reads the names and
-// largest follower counts of the winners only. Ranking by followers needs
-// every author's largest follower count, from the rollup's follower map.
+// kol is one author's sums toward a brand in the window.
+type kol struct {
+	brand, platform, id              string
+	posts, reach, eng, pos, neu, neg uint64
+}
+
+// runKOLs ranks a brand's authors on the summed rollup, then reads the
+// names and largest follower counts of the winners only. A brand can have
+// hundreds of thousands of authors in a week, and grouping them by their
+// string keys is slow; so for up to 5 brands (not by followers) a first
+// pass per brand groups by a 64-bit hash of (brand, platform, author_id),
+// numbers only, and keeps the M best. Its sums are exact (the rollup is
+// summed, not merged), or upper bounds of each author should two share a
+// hash, so every other author's value is at most the M-th. The second pass
+// computes the candidates exactly; when the exact N-th value is above the
+// M-th of the first pass, nobody else can reach the top N and the answer is
+// exact; otherwise the report ranks every author.
 func runKOLs(ctx context.Context, e *Engine, p Params) (*Result, error) {
-	q := &sqlb{}
-	q.add(`SELECT brand, platform, author_id, ` + usum("sum(posts)") + ` AS k_posts, ` + usum("sum(reach)") + ` AS k_reach,
-	` + usum("sum(engagement)") + ` AS k_engagement, ` + usum("sum(positive)") + `, ` + usum("sum(neutral)") + `, ` + usum("sum(negative)"))
-	cols := []string{"brand", "platform", "author_id", "posts", "reach", "engagement", "positive", "neutral", "negative"}
-	if p.Sort == "followers" {
-		q.add(`, ` + maxFollowers + ` AS k_followers`)
-		cols = append(cols, chsink.Authors.Maps...)
-	}
-	q.add(" FROM ")
-	e.sourceOf(q, chsink.Authors, p.From, p.To, p.filter(p.Brands), srcOpts{cols: cols})
-	q.add(" GROUP BY brand, platform, author_id HAVING k_posts > 0 ORDER BY brand, k_" + p.Sort + " DESC, k_engagement DESC, platform, author_id LIMIT " + strconv.Itoa(p.Limit) + " BY brand")
-	type kol struct {
-		brand, platform, id              string
-		posts, reach, eng, pos, neu, neg uint64
-	}
 	var ks []kol
-	keys := ch.GroupSet{}
-	err := e.query(ctx, "KOLs", q, func(r driver.Rows) error {
-		var k kol
-		dest := []any{&k.brand, &k.platform, &k.id, &k.posts, &k.reach, &k.eng, &k.pos, &k.neu, &k.neg}
-		if p.Sort == "followers" {
-			var f uint64
-			dest = append(dest, &f)
-		}
-		if err := r.Scan(dest...); err != nil {
-			return err
-		}
-		ks = append(ks, k)
-		keys.Value = append(keys.Value, ch.GroupSet{Value: []any{k.brand, k.platform, k.id}})
-		return nil
-	})
+	var err error
+	if p.Sort == "followers" || len(p.Brands) == 0 || len(p.Brands) > 5 {
+		ks, err = e.rankKOLs(ctx, p, nil)
+	} else {
+		ks, err = e.rankKOLsInTwoPasses(ctx, p)
+	}
 	if err != nil {
 		return nil, err
+	}
+	keys := ch.GroupSet{}
+	for _, k := range ks {
+		keys.Value = append(keys.Value, ch.GroupSet{Value: []any{k.brand, k.platform, k.id}})
 	}
 	res := &Result{Columns: kolColumns}
 	if len(ks) == 0 {
@@ -321,6 +314,106 @@ func runKOLs(ctx context.Context, e *Engine, p Params) (*Result, error) {
 			k.posts, k.reach, k.eng, k.pos, k.neu, k.neg, net})
 	}
 	return res, nil
+}
+
+// kolValue is what a KOL ranking sorts by, then engagement.
+type kolValue struct{ v, eng uint64 }
+
+func (a kolValue) less(b kolValue) bool { return a.v < b.v || a.v == b.v && a.eng < b.eng }
+
+func (p Params) kolValue(posts, reach, eng uint64) kolValue {
+	return kolValue{map[string]uint64{"reach": reach, "engagement": eng, "posts": posts}[p.Sort], eng}
+}
+
+func (e *Engine) rankKOLsInTwoPasses(ctx context.Context, p Params) ([]kol, error) {
+	m := max(3*p.Limit, p.Limit+50)
+	bounds := map[string]kolValue{}
+	var hashes []uint64
+	for _, b := range p.Brands {
+		q := &sqlb{}
+		q.add(`SELECT cityHash64(brand, platform, author_id) AS k, ` + usum("sum(posts)") + ` AS k_posts, ` + usum("sum(reach)") + ` AS k_reach,
+	` + usum("sum(engagement)") + ` AS k_engagement FROM `)
+		e.sourceOf(q, chsink.Authors, p.From, p.To, p.filter([]string{b}), srcOpts{cols: []string{"brand", "platform", "author_id", "posts", "reach", "engagement"}})
+		q.add(" GROUP BY k HAVING k_posts > 0 ORDER BY k_" + p.Sort + " DESC, k_engagement DESC LIMIT " + strconv.Itoa(m))
+		n := 0
+		var last kolValue
+		err := e.query(ctx, "KOL candidates", q, func(r driver.Rows) error {
+			var k, posts, reach, eng uint64
+			if err := r.Scan(&k, &posts, &reach, &eng); err != nil {
+				return err
+			}
+			n++
+			last = p.kolValue(posts, reach, eng)
+			hashes = append(hashes, k)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n == m {
+			bounds[b] = last // else every author of the brand is a candidate
+		}
+	}
+	if len(hashes) == 0 {
+		return nil, nil
+	}
+	ks, err := e.rankKOLs(ctx, p, hashes)
+	if err != nil {
+		return nil, err
+	}
+	// Certify: each brand's exact N-th is above its bound.
+	count := map[string]int{}
+	for _, k := range ks {
+		count[k.brand]++
+		if bound, ok := bounds[k.brand]; ok && count[k.brand] == p.Limit && !bound.less(p.kolValue(k.posts, k.reach, k.eng)) {
+			return e.rankKOLs(ctx, p, nil)
+		}
+	}
+	for b := range bounds {
+		if count[b] < p.Limit {
+			return e.rankKOLs(ctx, p, nil)
+		}
+	}
+	return ks, nil
+}
+
+// rankKOLs ranks the authors (those whose hash is in hashes; nil: every
+// author) by p.Sort, the top p.Limit per brand.
+func (e *Engine) rankKOLs(ctx context.Context, p Params, hashes []uint64) ([]kol, error) {
+	q := &sqlb{}
+	q.add(`SELECT brand, platform, author_id, ` + usum("sum(posts)") + ` AS k_posts, ` + usum("sum(reach)") + ` AS k_reach,
+	` + usum("sum(engagement)") + ` AS k_engagement, ` + usum("sum(positive)") + `, ` + usum("sum(neutral)") + `, ` + usum("sum(negative)"))
+	cols := []string{"brand", "platform", "author_id", "posts", "reach", "engagement", "positive", "neutral", "negative"}
+	if p.Sort == "followers" {
+		q.add(`, ` + maxFollowers + ` AS k_followers`)
+		cols = append(cols, chsink.Authors.Maps...)
+	}
+	q.add(" FROM ")
+	o := srcOpts{cols: cols}
+	if hashes != nil {
+		set := ch.GroupSet{Value: make([]any, len(hashes))}
+		for i, h := range hashes {
+			set.Value[i] = h
+		}
+		o.keyCond, o.keyArgs = "cityHash64(brand, platform, author_id) IN ?", []any{set}
+	}
+	e.sourceOf(q, chsink.Authors, p.From, p.To, p.filter(p.Brands), o)
+	q.add(" GROUP BY brand, platform, author_id HAVING k_posts > 0 ORDER BY brand, k_" + p.Sort + " DESC, k_engagement DESC, platform, author_id LIMIT " + strconv.Itoa(p.Limit) + " BY brand")
+	var ks []kol
+	err := e.query(ctx, "KOLs", q, func(r driver.Rows) error {
+		var k kol
+		dest := []any{&k.brand, &k.platform, &k.id, &k.posts, &k.reach, &k.eng, &k.pos, &k.neu, &k.neg}
+		if p.Sort == "followers" {
+			var f uint64
+			dest = append(dest, &f)
+		}
+		if err := r.Scan(dest...); err != nil {
+			return err
+		}
+		ks = append(ks, k)
+		return nil
+	})
+	return ks, err
 }
 
 // maxFollowers is an author's largest follower count among the posts
