@@ -137,34 +137,11 @@ func (l *Ledger) Sync(ctx context.Context) (int, error) {
 	// One query: the live rows of every key inserted since then.
 	q := "SELECT " + stateColumns + " FROM " + l.DB + ".posts_store FINAL WHERE sign = 1 AND (platform, id) IN " +
 		"(SELECT platform, id FROM " + l.DB + ".posts_store WHERE inserted_at >= toDateTime(?))"
-	rows, err := l.Conn.Query(ctx, q, uint32(since))
+	keys, err := l.load(ctx, "reading posts inserted since the state checkpoint", q, uint32(since))
 	if err != nil {
-		return 0, fmt.Errorf("reading posts inserted since the state checkpoint: %w", err)
+		return 0, err
 	}
 	b := l.Store.NewBatch()
-	keys := 0
-	for rows.Next() {
-		k, r, err := scanRecord(rows)
-		if err != nil {
-			rows.Close()
-			b.Abort()
-			return 0, fmt.Errorf("reading posts inserted since the state checkpoint: %w", err)
-		}
-		if !l.Owns(k) {
-			continue
-		}
-		if err := b.Put(k, r); err != nil {
-			rows.Close()
-			b.Abort()
-			return 0, fmt.Errorf("updating the sink state: %w", err)
-		}
-		keys++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		b.Abort()
-		return 0, fmt.Errorf("reading posts inserted since the state checkpoint: %w", err)
-	}
 	l.meta = state.Meta{Epoch: epoch, Partition: l.partition(), Complete: true, Checkpoint: m.Checkpoint}
 	if err := b.SetMeta(l.meta); err != nil {
 		b.Abort()
@@ -183,38 +160,11 @@ func (l *Ledger) fullLoad(ctx context.Context, epoch string, now uint32) (int, e
 	if err := l.Store.Reset(); err != nil {
 		return 0, err
 	}
-	rows, err := l.Conn.Query(ctx, "SELECT "+stateColumns+" FROM "+l.DB+".posts_store FINAL WHERE sign = 1")
+	n, err := l.load(ctx, "loading the sink state from "+l.DB+".posts_store", "SELECT "+stateColumns+" FROM "+l.DB+".posts_store FINAL WHERE sign = 1")
 	if err != nil {
-		return 0, fmt.Errorf("loading the sink state from %s.posts_store: %w", l.DB, err)
+		return 0, err
 	}
-	defer rows.Close()
 	b := l.Store.NewBatch()
-	n := 0
-	for rows.Next() {
-		k, r, err := scanRecord(rows)
-		if err != nil {
-			b.Abort()
-			return 0, fmt.Errorf("loading the sink state: %w", err)
-		}
-		if !l.Owns(k) {
-			continue
-		}
-		if err := b.Put(k, r); err != nil {
-			b.Abort()
-			return 0, fmt.Errorf("loading the sink state: %w", err)
-		}
-		n++
-		if b.Len() >= 20000 {
-			if err := b.Commit(); err != nil {
-				return 0, err
-			}
-			b = l.Store.NewBatch()
-		}
-	}
-	if err := rows.Err(); err != nil {
-		b.Abort()
-		return 0, fmt.Errorf("loading the sink state: %w", err)
-	}
 	ck := int64(now) - int64(l.Margin.Seconds())
 	if ck < 0 {
 		ck = 0
@@ -232,6 +182,45 @@ func (l *Ledger) fullLoad(ctx context.Context, epoch string, now uint32) (int, e
 	}
 	l.Log.Info().Int("posts", n).Dur("took", time.Since(start)).Str("partition", l.partition()).Msg("sink state loaded from ClickHouse")
 	return n, nil
+}
+
+// load runs q (live rows of posts_store, stateColumns) and puts the
+// records of the partition's keys into the store, committing every 20,000.
+// It returns how many it put.
+func (l *Ledger) load(ctx context.Context, what, q string, args ...any) (int, error) {
+	rows, err := l.Conn.Query(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	b := l.Store.NewBatch()
+	n := 0
+	for rows.Next() {
+		k, r, err := scanRecord(rows)
+		if err != nil {
+			b.Abort()
+			return 0, fmt.Errorf("%s: %w", what, err)
+		}
+		if !l.Owns(k) {
+			continue
+		}
+		if err := b.Put(k, r); err != nil {
+			b.Abort()
+			return 0, fmt.Errorf("%s: %w", what, err)
+		}
+		n++
+		if b.Len() >= 20000 {
+			if err := b.Commit(); err != nil {
+				return 0, err
+			}
+			b = l.Store.NewBatch()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		b.Abort()
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return n, b.Commit()
 }
 
 // Resync reads the live rows of keys from posts_store into the store (and
