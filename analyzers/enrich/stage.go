@@ -79,5 +79,10 @@ func (s *Stage) one(data []byte, now time.Time) (bus.Out, error) {
 	if err != nil {
 		return bus.Out{}, fmt.Errorf("%w: encoding enriched post: %v", post.ErrInvalid, err)
 	}
+	// The door refuses what could not fit (post.EnrichedBound); this
+	// catches the rest (a lowered limit, an older message) as permanent.
+	if _, max := bus.MaxMsgSizes(s.Bus.Config()); len(b)+post.HeaderAllowance > max {
+		return bus.Out{}, fmt.Errorf("%w: %w: enriched post %s is %d bytes, over the enriched stream's limit of %d", post.ErrInvalid, post.ErrTooLarge, p.Key(), len(b), max-post.HeaderAllowance)
+	}
 	return bus.Out{Subject: bus.EnrichedSubject(p.Platform), Data: b, MsgID: p.Key()}, nil
 }

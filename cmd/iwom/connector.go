@@ -38,7 +38,7 @@ flush what they accepted. See pipeline/connectors/README.md.`,
 				}
 			}
 			ctx := cmd.Context()
-			a, err := app.Open(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.cfg, g.log)
 			if err != nil {
 				return err
 			}

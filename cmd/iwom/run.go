@@ -195,7 +195,7 @@ func startRunners(ctx context.Context, rs []*stage.Runner) (wait func()) {
 // serveStage runs one stage until the process is signalled.
 func serveStage(cmd *cobra.Command, g *globals, build func(a *app.App) (*stage.Runner, error)) error {
 	ctx := cmd.Context()
-	a, err := app.Open(ctx, g.cfg, g.log)
+	a, err := app.Connect(ctx, g.cfg, g.log)
 	if err != nil {
 		return err
 	}

@@ -133,10 +133,7 @@ func replayCmd(g *globals) *cobra.Command {
 // publishWith runs a connector against the configured NATS.
 func publishWith(cmd *cobra.Command, g *globals, c connectors.Connector) error {
 	ctx := cmd.Context()
-	if g.cfg.NATS.URL == "" {
-		g.log.Warn().Msg("nats.url is empty: publishing to an embedded server in this process only (set nats.url, or use iwom run --source)")
-	}
-	a, err := app.Open(ctx, g.cfg, g.log)
+	a, err := app.Connect(ctx, g.cfg, g.log)
 	if err != nil {
 		return err
 	}

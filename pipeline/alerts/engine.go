@@ -25,6 +25,9 @@ type Options struct {
 	MaxSkew time.Duration
 	// Clock gives EmittedAt; the default is time.Now.
 	Clock func() time.Time
+	// Now is the server's clock: no event time counts as later than Now,
+	// whatever a post says. The default is time.Now.
+	Now func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -39,6 +42,9 @@ func (o *Options) defaults() {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 }
 
@@ -204,13 +210,17 @@ func (e *Engine) ruleState(bs *brandState, r *Rule) *ruleState {
 }
 
 // eventTime is the input's created_at in unix seconds, clamped to its
-// ingested_at plus MaxSkew.
+// ingested_at plus MaxSkew, and to the server's clock: nothing a client
+// sends moves the watermark or a brand's windows past the server's time.
 func (e *Engine) eventTime(in *Input) int64 {
 	ct := in.CreatedAt.Unix()
 	if !in.ObservedAt.IsZero() {
 		if lim := in.ObservedAt.Add(e.opts.MaxSkew).Unix(); ct > lim {
 			ct = lim
 		}
+	}
+	if lim := e.opts.Now().Unix(); ct > lim {
+		ct = lim
 	}
 	return ct
 }
@@ -483,7 +493,7 @@ func (e *Engine) velocity(r *Rule, bs *brandState, in *Input, label string, rp *
 	key := rp.Key
 	at := ct
 	if !in.ObservedAt.IsZero() {
-		at = in.ObservedAt.Unix()
+		at = min(in.ObservedAt.Unix(), e.opts.Now().Unix())
 	}
 	eng := in.Reposts + in.Comments
 	o := st.Tracked[key]

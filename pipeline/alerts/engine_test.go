@@ -590,3 +590,63 @@ func TestSetRules(t *testing.T) {
 		t.Fatalf("removing the rule: %v %v", out, err)
 	}
 }
+
+// A post from the far future (a wrong or hostile clock, created_at and
+// ingested_at in 2099) neither blinds a brand nor stops resolution for the
+// others: event times never pass the server's clock plus MaxSkew.
+func TestFuturePostDoesNotMoveTheWatermark(t *testing.T) {
+	rs, err := DefaultRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now time.Time
+	mk := func(poison bool) []*Alert {
+		e, err := NewEngine(rs, Options{Slot: time.Minute, Lateness: 2 * time.Minute, Clock: func() time.Time { return t0 }, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := newGen(6)
+		storm := t0.Add(5 * time.Hour)
+		ins := merge(g.stream("a", t0, t0.Add(8*time.Hour), 5, 0.2), g.stream("b", t0, t0.Add(8*time.Hour), 3, 0.2),
+			g.burst("a", storm, 20*time.Minute, 300, post.Negative))
+		if poison {
+			far := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+			bad := mkIn(999999, far, "a", post.Negative)
+			bad.ObservedAt = far
+			nobrand := mkIn(999998, far, "a", post.Neutral)
+			nobrand.Brands, nobrand.Labels, nobrand.ObservedAt = nil, nil, far
+			ins = append([]*Input{bad, nobrand}, ins...)
+		}
+		// Replayed as in real time: the server's clock follows the posts.
+		now = t0
+		var out []*Alert
+		for i, in := range ins {
+			if in.ObservedAt.Year() < 2099 {
+				now = in.ObservedAt
+			}
+			out = append(out, e.Observe(in, uint64(i+1))...)
+			if wm := e.Watermark(); wm.After(now) {
+				t.Fatalf("watermark %s is past the server clock %s", wm, now)
+			}
+		}
+		return out
+	}
+	clean, poisoned := mk(false), mk(true)
+	count := func(as []*Alert, brand, state string) int {
+		n := 0
+		for _, a := range as {
+			if a.Brand == brand && a.State == state {
+				n++
+			}
+		}
+		return n
+	}
+	if count(clean, "a", StateFiring) == 0 {
+		t.Fatal("the scenario fires nothing for a")
+	}
+	for _, st := range []string{StateFiring, StateResolved} {
+		if c, p := count(clean, "a", st), count(poisoned, "a", st); p < c {
+			t.Errorf("brand a %s alerts: %d with a post from 2099 first, %d without", st, p, c)
+		}
+	}
+}

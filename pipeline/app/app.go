@@ -60,15 +60,29 @@ type App struct {
 }
 
 // Open connects to NATS (or starts the embedded server) and ensures the
-// streams.
+// streams: for the processes that own the broker (iwom run).
 func Open(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*App, error) {
-	reg := metrics.NewRegistry()
 	b, err := bus.Open(ctx, cfg.NATS, cfg.DataDir, log.With().Str("component", "nats").Logger())
 	if err != nil {
 		return nil, err
 	}
+	return newApp(cfg, log, b), nil
+}
+
+// Connect connects to NATS (nats.url, or the embedded server of a running
+// iwom) without ever starting a server: for every other command.
+func Connect(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*App, error) {
+	b, err := bus.Connect(ctx, cfg.NATS, log.With().Str("component", "nats").Logger())
+	if err != nil {
+		return nil, err
+	}
+	return newApp(cfg, log, b), nil
+}
+
+func newApp(cfg *config.Config, log zerolog.Logger, b *bus.Bus) *App {
+	reg := metrics.NewRegistry()
 	reg.MustRegister(bus.NewCollector(b))
-	return &App{Cfg: cfg, Log: log, Reg: reg, Metrics: metrics.NewStage(reg), Bus: b}, nil
+	return &App{Cfg: cfg, Log: log, Reg: reg, Metrics: metrics.NewStage(reg), Bus: b}
 }
 
 // Close closes ClickHouse and NATS (draining) and stops the embedded server.

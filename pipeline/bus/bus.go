@@ -60,8 +60,23 @@ type Bus struct {
 }
 
 // Open connects to cfg.URL, or starts an embedded server with JetStream
-// stored under dataDir when the URL is empty, and ensures the topology.
+// stored under dataDir when the URL is empty (sharing the one of a running
+// iwom if there is one), and ensures the topology. Only the long-running
+// servers (iwom run, the tests' pipelines) open the bus this way; every
+// other command uses Connect, so that it never owns the broker.
 func Open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logger) (*Bus, error) {
+	return open(ctx, cfg, dataDir, log, true)
+}
+
+// Connect connects to cfg.URL or, when it is empty, to the embedded server
+// of a running iwom (nats.embedded_listen), and ensures the topology. It
+// never starts a server: with none to reach it fails with "no iwom running
+// at <url>".
+func Connect(ctx context.Context, cfg config.NATS, log zerolog.Logger) (*Bus, error) {
+	return open(ctx, cfg, "", log, false)
+}
+
+func open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logger, serve bool) (*Bus, error) {
 	b := &Bus{cfg: cfg, log: log}
 	opts := []nats.Option{
 		nats.Name("iwom"),
@@ -83,7 +98,16 @@ func Open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logg
 		return nil, err
 	}
 	opts = append(opts, authOpts...)
-	if cfg.URL == "" && b.probeRunning(opts) {
+	if cfg.URL == "" && !serve {
+		if cfg.EmbeddedListen == "" {
+			return nil, errors.New("no iwom running to connect to: nats.url is empty and nats.embedded_listen is off (set nats.url, or start iwom run)")
+		}
+		url := "nats://" + cfg.EmbeddedListen
+		if !b.probeRunning(opts) {
+			return nil, fmt.Errorf("no iwom running at %s: start `iwom run` (or `iwom nats`), or set nats.url", url)
+		}
+		b.NC, err = nats.Connect(url, opts...)
+	} else if cfg.URL == "" && b.probeRunning(opts) {
 		// An iwom process on this machine already runs the embedded server:
 		// share it rather than opening its store a second time.
 		log.Debug().Str("listen", cfg.EmbeddedListen).Msg("using the embedded NATS server of a running iwom")
@@ -206,6 +230,10 @@ func startEmbedded(cfg config.NATS, dataDir string) (*server.Server, error) {
 	return srv, nil
 }
 
+// enrichedExtra is how much larger the enriched stream's messages may be
+// than the raw stream's.
+const enrichedExtra = 64 << 10
+
 // StreamConfigs is the iwom topology: one stream per subject family.
 func StreamConfigs(cfg config.NATS) []jetstream.StreamConfig {
 	storage := jetstream.FileStorage
@@ -231,7 +259,7 @@ func StreamConfigs(cfg config.NATS) []jetstream.StreamConfig {
 	}
 	return []jetstream.StreamConfig{
 		mk(StreamRaw, RawPrefix+">", "iwom raw posts from connectors", cfg.MaxMsgSize),
-		mk(StreamEnriched, EnrichedPrefix+">", "iwom enriched posts", cfg.MaxMsgSize+64<<10),
+		mk(StreamEnriched, EnrichedPrefix+">", "iwom enriched posts", cfg.MaxMsgSize+enrichedExtra),
 		mk(StreamAlerts, AlertsPrefix+">", "iwom alerts", cfg.MaxMsgSize),
 		mk(StreamDLQ, DLQPrefix+">", "iwom dead letters: payload as received, reason in headers", cfg.MaxMsgSize+128<<10),
 	}

@@ -7,12 +7,37 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/iwom/iwom/pipeline/config"
+	"github.com/iwom/iwom/pipeline/post"
 )
 
 // ErrNotStored wraps every publish failure: JetStream did not confirm it
 // stored the message (stream full, server restarting, timeout). The message
 // itself is fine; stages hold it and retry instead of dead-lettering it.
 var ErrNotStored = errors.New("not stored by JetStream")
+
+// Classify wraps a publish failure by its kind: a message the stream can
+// never hold (larger than its limit or the server's payload limit) wraps
+// post.ErrInvalid and post.ErrTooLarge, so that it is dead-lettered at once;
+// anything else (stream full, timeout, no responders, a restart) wraps
+// ErrNotStored, to be held and retried.
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var api *jetstream.APIError
+	if errors.Is(err, nats.ErrMaxPayload) || errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum {
+		return fmt.Errorf("%w: %w: %w", post.ErrInvalid, post.ErrTooLarge, err)
+	}
+	return fmt.Errorf("%w: %w", ErrNotStored, err)
+}
+
+// MaxMsgSizes are the message size limits of the raw and the enriched
+// streams under cfg (see StreamConfigs).
+func MaxMsgSizes(cfg config.NATS) (raw, enriched int) {
+	return int(cfg.MaxMsgSize), int(cfg.MaxMsgSize) + enrichedExtra
+}
 
 // Out is one message to publish.
 type Out struct {
@@ -43,7 +68,7 @@ type PubResult struct {
 func (b *Bus) Publish(ctx context.Context, o Out) (*jetstream.PubAck, error) {
 	ack, err := b.JS.PublishMsg(ctx, o.msg())
 	if err != nil {
-		return nil, fmt.Errorf("publishing to %s: %w: %w", o.Subject, ErrNotStored, err)
+		return nil, fmt.Errorf("publishing to %s: %w", o.Subject, Classify(err))
 	}
 	return ack, nil
 }
@@ -57,7 +82,7 @@ func (b *Bus) PublishAll(ctx context.Context, outs []Out) []PubResult {
 	for i, o := range outs {
 		f, err := b.JS.PublishMsgAsync(o.msg())
 		if err != nil {
-			res[i].Err = fmt.Errorf("publishing to %s: %w: %w", o.Subject, ErrNotStored, err)
+			res[i].Err = fmt.Errorf("publishing to %s: %w", o.Subject, Classify(err))
 			continue
 		}
 		futs[i] = f
@@ -70,7 +95,7 @@ func (b *Bus) PublishAll(ctx context.Context, outs []Out) []PubResult {
 		case ack := <-f.Ok():
 			res[i].Ack = ack
 		case err := <-f.Err():
-			res[i].Err = fmt.Errorf("publishing to %s: %w: %w", outs[i].Subject, ErrNotStored, err)
+			res[i].Err = fmt.Errorf("publishing to %s: %w", outs[i].Subject, Classify(err))
 		case <-ctx.Done():
 			res[i].Err = fmt.Errorf("publishing to %s: %w: %w", outs[i].Subject, ErrNotStored, ctx.Err())
 		}

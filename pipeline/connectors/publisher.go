@@ -3,6 +3,7 @@ package connectors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/analyzers/normalize"
 	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/post"
@@ -29,18 +31,37 @@ type Publisher interface {
 	Reject(ctx context.Context, line int, payload []byte, reason error) error
 	// Flush waits until everything published so far is stored.
 	Flush(ctx context.Context) error
+	// Store validates and publishes ps and waits for JetStream's answer to
+	// each, for doors that answer a client: "accepted" means stored.
+	Store(ctx context.Context, ps []*post.Post) []Stored
+}
+
+// Stored is what became of one post handed to Store.
+type Stored struct {
+	// Duplicate: JetStream already held a post with this key within its
+	// duplicate window, so this one was not stored (an update of the same
+	// id sent within the window is dropped: send it again after it).
+	Duplicate bool
+	// Err is nil when stored (or a duplicate), wraps post.ErrInvalid when
+	// the post was refused (and dead-lettered), and is another error when
+	// JetStream did not confirm it: the client may send it again.
+	Err error
 }
 
 // JetStreamPublisher publishes asynchronously with a bounded window of
 // unacknowledged posts, and republishes (with backoff) any post whose
 // publish failed, so nothing handed to it is lost while ctx lives.
 type JetStreamPublisher struct {
-	Bus     *bus.Bus
-	Source  string // connector name: posts' source (when empty) and DLQ stage iwom.dlq.<name>
-	Limits  post.Limits
-	Window  int // unacknowledged posts in flight; 0 means 4096
-	Log     zerolog.Logger
-	Counter *prometheus.CounterVec // optional: connector, duplicate
+	Bus    *bus.Bus
+	Source string // connector name: posts' source (when empty) and DLQ stage iwom.dlq.<name>
+	Limits post.Limits
+	// RawMax and EnrichedMax are the message size limits of the raw and
+	// the enriched streams; a post that cannot fit either is refused as
+	// invalid. 0 takes them from the bus configuration.
+	RawMax, EnrichedMax int
+	Window              int // unacknowledged posts in flight; 0 means 4096
+	Log                 zerolog.Logger
+	Counter             *prometheus.CounterVec // optional: connector, duplicate
 
 	mu        sync.Mutex
 	pending   []inflight
@@ -72,40 +93,129 @@ func DLQStage(name string) string { return name }
 
 // Publish implements Publisher.
 func (p *JetStreamPublisher) Publish(ctx context.Context, ps *post.Post) error {
-	if err := ps.Validate(p.Limits); err != nil {
-		raw, _ := json.Marshal(ps)
-		p.invalid.Add(1)
-		if derr := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: DLQStage(p.Source), Err: err, Source: p.Source, Payload: raw}); derr != nil {
-			return fmt.Errorf("dead-lettering invalid post %s: %w", ps.Key(), derr)
-		}
-		return err
+	msg, err := p.prepare(ps)
+	if err != nil {
+		return p.refuse(ctx, ps, err)
 	}
-	if ps.CreatedAt.IsZero() {
-		p.invalid.Add(1)
-		err := fmt.Errorf("%w: missing created_at", post.ErrInvalid)
-		raw, _ := json.Marshal(ps)
-		if derr := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: DLQStage(p.Source), Err: err, Source: p.Source, Payload: raw}); derr != nil {
-			return fmt.Errorf("dead-lettering invalid post %s: %w", ps.Key(), derr)
-		}
-		return err
+	return p.send(ctx, msg)
+}
+
+type lineKey struct{}
+
+// WithLine tells the publisher which line of its input the next post came
+// from, for the dead letter should it be refused.
+func WithLine(ctx context.Context, line int) context.Context {
+	return context.WithValue(ctx, lineKey{}, line)
+}
+
+// LineOf is the line WithLine put in ctx, or 0.
+func LineOf(ctx context.Context) int {
+	n, _ := ctx.Value(lineKey{}).(int)
+	return n
+}
+
+// refuse dead-letters a post that can never be stored and returns why.
+func (p *JetStreamPublisher) refuse(ctx context.Context, ps *post.Post, reason error) error {
+	if !errors.Is(reason, post.ErrInvalid) {
+		return reason
+	}
+	raw, _ := json.Marshal(ps)
+	p.invalid.Add(1)
+	if derr := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: DLQStage(p.Source), Err: reason, Source: p.Source, Line: LineOf(ctx), Payload: raw}); derr != nil {
+		return fmt.Errorf("dead-lettering invalid post %s: %w", ps.Key(), derr)
+	}
+	return reason
+}
+
+// prepare validates ps, stamps it with the server's time of publication
+// (whatever a client sent as ingested_at: clients do not set server time)
+// and encodes it, refusing it when its raw or its enriched form could not
+// fit their streams.
+func (p *JetStreamPublisher) prepare(ps *post.Post) (*nats.Msg, error) {
+	if err := ps.Validate(p.Limits); err != nil {
+		return nil, err
 	}
 	if ps.Source == "" {
 		ps.Source = p.Source
 	}
-	if ps.IngestedAt.IsZero() {
-		ps.IngestedAt = time.Now().UTC()
-	}
+	ps.IngestedAt = p.now().UTC()
 	if ps.Version == 0 {
 		ps.Version = post.SchemaVersion
 	}
 	data, err := json.Marshal(ps)
 	if err != nil {
-		return fmt.Errorf("encoding post %s: %w", ps.Key(), err)
+		return nil, fmt.Errorf("%w: encoding post %s: %v", post.ErrInvalid, ps.Key(), err)
+	}
+	if err := p.fits(data, ps.Text); err != nil {
+		return nil, err
 	}
 	msg := nats.NewMsg(bus.RawSubject(ps.Platform))
 	msg.Data = data
 	msg.Header.Set(jetstream.MsgIDHeader, ps.Key())
-	return p.send(ctx, msg)
+	return msg, nil
+}
+
+// fits checks the encoded raw post against the raw stream's limit, and a
+// bound of its enriched form (post.EnrichedBound) against the enriched
+// stream's, normalising the text only when the cheap bound does not do.
+func (p *JetStreamPublisher) fits(data []byte, text string) error {
+	rawMax, enrMax := p.RawMax, p.EnrichedMax
+	if rawMax == 0 && p.Bus != nil {
+		rawMax, enrMax = bus.MaxMsgSizes(p.Bus.Config())
+	}
+	if rawMax > 0 && len(data)+post.HeaderAllowance > rawMax {
+		return fmt.Errorf("%w: %w: the encoded post is %d bytes, over the raw stream's limit of %d", post.ErrInvalid, post.ErrTooLarge, len(data), rawMax-post.HeaderAllowance)
+	}
+	if enrMax <= 0 || post.EnrichedBoundFast(len(data), len(text))+post.HeaderAllowance <= enrMax {
+		return nil
+	}
+	norm := normalize.Simplified(normalize.Text(text))
+	if b := post.EnrichedBound(len(data), norm); b+post.HeaderAllowance > enrMax {
+		return fmt.Errorf("%w: %w: the enriched post could reach %d bytes (text %d bytes), over the enriched stream's limit of %d", post.ErrInvalid, post.ErrTooLarge, b, len(text), enrMax-post.HeaderAllowance)
+	}
+	return nil
+}
+
+func (p *JetStreamPublisher) now() time.Time {
+	if p.Limits.Now != nil {
+		return p.Limits.Now()
+	}
+	return time.Now()
+}
+
+// Store implements Publisher. It waits for what was published before it
+// too, so that a post it reports stored is behind every earlier one.
+func (p *JetStreamPublisher) Store(ctx context.Context, ps []*post.Post) []Stored {
+	out := make([]Stored, len(ps))
+	futs := make([]jetstream.PubAckFuture, len(ps))
+	for i, x := range ps {
+		msg, err := p.prepare(x)
+		if err != nil {
+			out[i].Err = p.refuse(ctx, x, err)
+			continue
+		}
+		fut, err := p.Bus.JS.PublishMsgAsync(msg)
+		if err != nil {
+			out[i].Err = fmt.Errorf("publishing %s: %w: %w", x.Key(), bus.ErrNotStored, err)
+			continue
+		}
+		futs[i] = fut
+	}
+	for i, fut := range futs {
+		if fut == nil {
+			continue
+		}
+		select {
+		case ack := <-fut.Ok():
+			p.count(ack)
+			out[i].Duplicate = ack != nil && ack.Duplicate
+		case err := <-fut.Err():
+			out[i].Err = fmt.Errorf("publishing %s: %w", ps[i].Key(), bus.Classify(err))
+		case <-ctx.Done():
+			out[i].Err = fmt.Errorf("publishing %s: %w: %w", ps[i].Key(), bus.ErrNotStored, ctx.Err())
+		}
+	}
+	return out
 }
 
 func (p *JetStreamPublisher) window() int {
@@ -161,6 +271,9 @@ func (p *JetStreamPublisher) reapOldest(ctx context.Context) error {
 		p.count(ack)
 		return nil
 	case err := <-f.fut.Err():
+		if cerr := bus.Classify(err); errors.Is(cerr, post.ErrInvalid) {
+			return p.refuseMsg(ctx, f.msg, cerr)
+		}
 		return p.republish(ctx, f.msg, err)
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for publish acknowledgement: %w", ctx.Err())
@@ -186,8 +299,22 @@ func (p *JetStreamPublisher) republish(ctx context.Context, msg *nats.Msg, cause
 			p.count(ack)
 			return nil
 		}
+		if cerr := bus.Classify(err); errors.Is(cerr, post.ErrInvalid) {
+			return p.refuseMsg(ctx, m, cerr)
+		}
 		cause = err
 	}
+}
+
+// refuseMsg dead-letters a published message that its stream can never
+// hold (a limit lowered under a running publisher): retrying cannot help.
+func (p *JetStreamPublisher) refuseMsg(ctx context.Context, msg *nats.Msg, reason error) error {
+	p.invalid.Add(1)
+	p.Log.Warn().Err(reason).Str("msg_id", msg.Header.Get(jetstream.MsgIDHeader)).Msg("post refused by its stream; dead-lettered")
+	if err := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: DLQStage(p.Source), Err: reason, Source: p.Source, Payload: msg.Data}); err != nil {
+		return fmt.Errorf("dead-lettering %s: %w", msg.Header.Get(jetstream.MsgIDHeader), err)
+	}
+	return nil
 }
 
 func (p *JetStreamPublisher) count(ack *jetstream.PubAck) {

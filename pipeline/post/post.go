@@ -109,40 +109,140 @@ func (p *Post) Key() string { return p.Platform + ":" + p.ID }
 // transient failure). Stages dead-letter such records at once.
 var ErrInvalid = errors.New("invalid post")
 
-// Limits bound what a post may be.
+// Bounds of the fields of a post. A real post is far inside each; what
+// is outside is refused at the door as invalid, so that no stage or column
+// meets a value it cannot hold.
+const (
+	MaxIDBytes       = 256  // id, author.id, repost_of, reply_to
+	MaxURLBytes      = 4096 // url
+	MaxNameBytes     = 512  // author.name
+	MaxLocationBytes = 256  // author.location
+	MaxSourceBytes   = 128  // source
+	// MaxCount bounds every count (followers, reposts, comments, likes,
+	// reads): sums of millions of posts stay far from 2^63.
+	MaxCount = 1_000_000_000_000
+	// MinVerifiedType and MaxVerifiedType: verified_type is stored as Int16.
+	MinVerifiedType = -32768
+	MaxVerifiedType = 32767
+)
+
+// Times a created_at may take: ClickHouse stores it as DateTime (unsigned
+// seconds since 1970 up to 2106-02-07); a day of margin at each end keeps
+// every time-zone conversion of the reports inside the type.
+var (
+	MinCreatedAt = time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)
+	MaxCreatedAt = time.Date(2106, 2, 6, 0, 0, 0, 0, time.UTC)
+)
+
+// Kinds a post may be; empty means KindPost.
+const (
+	KindPost    = "post"
+	KindComment = "comment"
+	KindArticle = "article"
+	KindMessage = "message"
+)
+
+// Limits bound what a post may be, beyond the fixed field bounds.
 type Limits struct {
-	MaxTextBytes int // 0 means no limit
+	MaxTextBytes int // 0 means no limit of its own
+	// MaxFutureSkew: a created_at later than now plus this is refused;
+	// 0 means no check.
+	MaxFutureSkew time.Duration
+	// Now is the server's clock (nil: time.Now).
+	Now func() time.Time
 }
 
-// Validate checks the fields every stage relies on. The returned error wraps
+func (l Limits) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// Validate checks every field against its bound. The returned error wraps
 // ErrInvalid and names the field.
 func (p *Post) Validate(l Limits) error {
 	switch {
 	case p.Platform == "":
 		return fmt.Errorf("%w: missing platform", ErrInvalid)
 	case !ValidToken(p.Platform):
-		return fmt.Errorf("%w: platform %q is not a lower-case subject token", ErrInvalid, p.Platform)
+		return fmt.Errorf("%w: platform %q is not a lower-case subject token", ErrInvalid, truncate(p.Platform, 80))
 	case p.ID == "":
 		return fmt.Errorf("%w: missing id", ErrInvalid)
-	case len(p.ID) > 256:
-		return fmt.Errorf("%w: id longer than 256 bytes", ErrInvalid)
 	case p.Text == "":
 		return fmt.Errorf("%w: missing text", ErrInvalid)
 	case l.MaxTextBytes > 0 && len(p.Text) > l.MaxTextBytes:
 		return fmt.Errorf("%w: text is %d bytes, over the limit of %d", ErrInvalid, len(p.Text), l.MaxTextBytes)
 	}
-	for name, s := range map[string]string{"id": p.ID, "text": p.Text, "url": p.URL, "author.id": p.Author.ID, "author.name": p.Author.Name, "author.location": p.Author.Location, "repost_of": p.RepostOf} {
-		if !utf8.ValidString(s) {
-			return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, name)
+	for _, f := range []struct {
+		name string
+		v    string
+		max  int
+	}{
+		{"id", p.ID, MaxIDBytes}, {"text", p.Text, 0}, {"url", p.URL, MaxURLBytes},
+		{"author.id", p.Author.ID, MaxIDBytes}, {"author.name", p.Author.Name, MaxNameBytes},
+		{"author.location", p.Author.Location, MaxLocationBytes},
+		{"repost_of", p.RepostOf, MaxIDBytes}, {"reply_to", p.ReplyTo, MaxIDBytes},
+		{"source", p.Source, MaxSourceBytes},
+	} {
+		if f.max > 0 && len(f.v) > f.max {
+			return fmt.Errorf("%w: %s is %d bytes, over the limit of %d", ErrInvalid, f.name, len(f.v), f.max)
+		}
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, f.name)
 		}
 	}
 	if strings.ContainsAny(p.ID, " \t\r\n") {
 		return fmt.Errorf("%w: id contains white space", ErrInvalid)
 	}
-	if p.Metrics.Reposts < 0 || p.Metrics.Comments < 0 || p.Metrics.Likes < 0 || p.Metrics.Reads < 0 || p.Author.Followers < 0 {
-		return fmt.Errorf("%w: negative count", ErrInvalid)
+	switch p.Kind {
+	case "", KindPost, KindComment, KindArticle, KindMessage:
+	default:
+		return fmt.Errorf("%w: kind %q is not post, comment, article or message", ErrInvalid, truncate(p.Kind, 40))
+	}
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{
+		{"author.followers", p.Author.Followers}, {"metrics.reposts", p.Metrics.Reposts},
+		{"metrics.comments", p.Metrics.Comments}, {"metrics.likes", p.Metrics.Likes}, {"metrics.reads", p.Metrics.Reads},
+	} {
+		if c.v < 0 {
+			return fmt.Errorf("%w: negative count %s", ErrInvalid, c.name)
+		}
+		if c.v > MaxCount {
+			return fmt.Errorf("%w: %s %d is over the limit of %d", ErrInvalid, c.name, c.v, int64(MaxCount))
+		}
+	}
+	if p.Author.VerifiedType < MinVerifiedType || p.Author.VerifiedType > MaxVerifiedType {
+		return fmt.Errorf("%w: author.verified_type %d is outside %d..%d", ErrInvalid, p.Author.VerifiedType, MinVerifiedType, MaxVerifiedType)
+	}
+	return p.validateTime(l)
+}
+
+// validateTime checks created_at: present, storable, and not later than
+// the server's clock allows.
+func (p *Post) validateTime(l Limits) error {
+	t := p.CreatedAt
+	switch {
+	case t.IsZero():
+		return fmt.Errorf("%w: missing created_at", ErrInvalid)
+	case t.Before(MinCreatedAt) || t.After(MaxCreatedAt):
+		return fmt.Errorf("%w: created_at %s is outside %s..%s", ErrInvalid, t.UTC().Format(time.RFC3339), MinCreatedAt.Format(time.DateOnly), MaxCreatedAt.Format(time.DateOnly))
+	}
+	if l.MaxFutureSkew > 0 {
+		if lim := l.now().Add(l.MaxFutureSkew); t.After(lim) {
+			return fmt.Errorf("%w: created_at %s is more than %s ahead of the server clock", ErrInvalid, t.UTC().Format(time.RFC3339), l.MaxFutureSkew)
+		}
 	}
 	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // ValidToken reports whether s can be one NATS subject token in iwom's
@@ -177,9 +277,6 @@ func Decode(data []byte, l Limits) (*Post, error) {
 	}
 	if err := p.Validate(l); err != nil {
 		return nil, err
-	}
-	if p.CreatedAt.IsZero() {
-		return nil, fmt.Errorf("%w: missing created_at", ErrInvalid)
 	}
 	return &p, nil
 }

@@ -202,7 +202,7 @@ func (r *Runner) handle(ctx context.Context, msgs []jetstream.Msg, maxDeliver ui
 		if md != nil {
 			delivered, seq = md.NumDelivered, md.Sequence.Stream
 		}
-		if errors.Is(err, post.ErrInvalid) || delivered >= maxDeliver && !errors.Is(err, bus.ErrNotStored) {
+		if Decide(err, delivered, maxDeliver) == DeadLetter {
 			if !errors.Is(err, post.ErrInvalid) {
 				err = fmt.Errorf("giving up after %d deliveries: %w", delivered, err)
 			}
@@ -229,6 +229,37 @@ func (r *Runner) handle(ctx context.Context, msgs []jetstream.Msg, maxDeliver ui
 	}
 }
 
+// Action is what the runner does with a message after its stage answered.
+type Action int
+
+// Actions.
+const (
+	Ack        Action = iota // done: its output is durable
+	DeadLetter               // permanent: to iwom.dlq.<stage> at once
+	Hold                     // output not stored: kept in progress and retried in place
+	Retry                    // failed: redelivered later, dead-lettered after max_deliver
+)
+
+// Decide classifies a stage's answer for one message delivered delivered
+// times. A permanent error (wrapping post.ErrInvalid) is never retried,
+// even when it also says not stored; a message whose output JetStream did
+// not store is held however often it was delivered; any other error is
+// retried until max_deliver.
+func Decide(err error, delivered, maxDeliver uint64) Action {
+	switch {
+	case err == nil:
+		return Ack
+	case errors.Is(err, post.ErrInvalid):
+		return DeadLetter
+	case errors.Is(err, bus.ErrNotStored):
+		return Hold
+	case delivered >= maxDeliver:
+		return DeadLetter
+	default:
+		return Retry
+	}
+}
+
 // retryUnstored re-processes, in place, the messages whose output
 // JetStream did not store (a full stream downstream, a server restart):
 // the messages are fine, so they are neither dead-lettered nor left to
@@ -238,7 +269,7 @@ func (r *Runner) retryUnstored(ctx context.Context, msgs []jetstream.Msg, errs [
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		var idx []int
 		for i, err := range errs {
-			if err != nil && errors.Is(err, bus.ErrNotStored) {
+			if Decide(err, 1, 2) == Hold {
 				idx = append(idx, i)
 			}
 		}

@@ -113,3 +113,108 @@ func TestRetryThenDeadLetter(t *testing.T) {
 		t.Errorf("%d good messages processed, want 18", n)
 	}
 }
+
+// An output its stream can never hold (larger than the enriched stream's
+// limit) is a permanent error: the input goes to the dead letters at
+// once, with the reason, and the messages behind it flow on. It used to be
+// held and retried for ever (ErrNotStored), stopping the stage.
+func TestOutputTooLargeIsDeadLettered(t *testing.T) {
+	b := openBus(t, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; i < 10; i++ {
+		if _, err := b.Publish(ctx, bus.Out{Subject: bus.RawSubject("weibo"), Data: []byte(fmt.Sprintf("m%d", i)), MsgID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, enrichedMax := bus.MaxMsgSizes(b.Config())
+	var attempts atomic.Int64
+	st := Func(func(ctx context.Context, msgs []jetstream.Msg) []error {
+		outs := make([]bus.Out, len(msgs))
+		for i, m := range msgs {
+			data := m.Data()
+			if string(m.Data()) == "m4" {
+				attempts.Add(1)
+				data = make([]byte, enrichedMax+1)
+			}
+			outs[i] = bus.Out{Subject: bus.EnrichedSubject("weibo"), Data: data, MsgID: string(m.Data())}
+		}
+		errs := make([]error, len(msgs))
+		for i, r := range b.PublishAll(ctx, outs) {
+			errs[i] = r.Err
+		}
+		return errs
+	})
+	r := &Runner{Name: "big", Stream: bus.StreamRaw, Subject: bus.RawPrefix + ">", Stage: st, Batch: 3, Wait: 100 * time.Millisecond, Bus: b, Log: zerolog.Nop()}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.Processed() < 10 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if r.Processed() != 10 {
+		t.Fatalf("processed %d of 10: the oversized output stalled the stage", r.Processed())
+	}
+	if a := attempts.Load(); a != 1 {
+		t.Errorf("m4 processed %d times, want once (a permanent error is not retried)", a)
+	}
+	var reasons []string
+	if err := b.ReadAll(context.Background(), bus.StreamDLQ, bus.DLQSubject("big"), func(m jetstream.Msg) error {
+		reasons = append(reasons, string(m.Data())+": "+m.Headers().Get(bus.HdrDLQError))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(reasons) != 1 || !strings.HasPrefix(reasons[0], "m4: ") || !strings.Contains(reasons[0], "too large") {
+		t.Errorf("dead letters %q, want m4 as too large", reasons)
+	}
+}
+
+// FuzzDecide: whatever an error wraps, a permanent one is dead-lettered at
+// once and never held; a not-stored one is held, never dead-lettered; other
+// failures are retried until max_deliver.
+func FuzzDecide(f *testing.F) {
+	f.Add(true, false, uint8(1), uint8(5), "x")
+	f.Add(false, true, uint8(9), uint8(5), "x")
+	f.Add(true, true, uint8(5), uint8(5), "")
+	f.Fuzz(func(t *testing.T, invalid, notStored bool, delivered, maxDeliver uint8, msg string) {
+		if maxDeliver == 0 {
+			maxDeliver = 1
+		}
+		var err error
+		if msg != "" || invalid || notStored {
+			err = errors.New(msg)
+		}
+		if notStored {
+			err = bus.Classify(err)
+		}
+		if invalid {
+			err = fmt.Errorf("%w: %w", post.ErrInvalid, err)
+		}
+		got := Decide(err, uint64(delivered), uint64(maxDeliver))
+		switch {
+		case err == nil:
+			if got != Ack {
+				t.Fatalf("nil error: %v", got)
+			}
+		case invalid:
+			if got != DeadLetter {
+				t.Fatalf("permanent error %v: %v", err, got)
+			}
+		case notStored:
+			if got != Hold {
+				t.Fatalf("not stored %v: %v", err, got)
+			}
+		case uint64(delivered) >= uint64(maxDeliver):
+			if got != DeadLetter {
+				t.Fatalf("after %d of %d deliveries: %v", delivered, maxDeliver, got)
+			}
+		default:
+			if got != Retry {
+				t.Fatalf("transient %v: %v", err, got)
+			}
+		}
+	})
+}

@@ -254,6 +254,25 @@ func (c *Counter) Reject(ctx context.Context, line int, payload []byte, reason e
 // Flush implements connectors.Publisher.
 func (c *Counter) Flush(ctx context.Context) error { return c.Inner.Flush(ctx) }
 
+// Store implements connectors.Publisher.
+func (c *Counter) Store(ctx context.Context, ps []*post.Post) []connectors.Stored {
+	out := c.Inner.Store(ctx, ps)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, r := range out {
+		if r.Err != nil {
+			continue
+		}
+		if c.counts == nil {
+			c.counts = map[string]int{}
+		}
+		c.counts[ps[i].Key()]++
+		c.calls++
+	}
+	c.notify()
+	return out
+}
+
 func (c *Counter) notify() {
 	if c.changed != nil {
 		close(c.changed)

@@ -23,9 +23,15 @@ type Config struct {
 	Tokens []string `mapstructure:"tokens"` // accepted bearer tokens; secrets
 	// TokensEnv names an environment variable holding more tokens,
 	// comma-separated.
-	TokensEnv       string        `mapstructure:"tokens_env"`
-	MaxBody         int64         `mapstructure:"max_body"`  // bytes per request
-	MaxLines        int           `mapstructure:"max_lines"` // posts per request
+	TokensEnv string `mapstructure:"tokens_env"`
+	MaxBody   int64  `mapstructure:"max_body"`  // bytes per request
+	MaxLines  int    `mapstructure:"max_lines"` // posts per request
+	// MaxConcurrent requests are served at once; more get 503 at once.
+	MaxConcurrent int `mapstructure:"max_concurrent"`
+	// MaxInflight bounds the bytes of the bodies being served at once
+	// (each request counts its Content-Length, or max_body when it has
+	// none); a request that would pass it gets 503 at once.
+	MaxInflight     int64         `mapstructure:"max_inflight"`
 	AckTimeout      time.Duration `mapstructure:"ack_timeout"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 }
@@ -36,6 +42,8 @@ func DefaultConfig() Config {
 		Listen:          "127.0.0.1:8082",
 		MaxBody:         16 << 20,
 		MaxLines:        10000,
+		MaxConcurrent:   16,
+		MaxInflight:     64 << 20,
 		AckTimeout:      30 * time.Second,
 		ShutdownTimeout: 30 * time.Second,
 	}
@@ -53,6 +61,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("max_body: must be at least 1024 bytes")
 	case c.MaxLines < 1:
 		return fmt.Errorf("max_lines: must be at least 1")
+	case c.MaxConcurrent < 1:
+		return fmt.Errorf("max_concurrent: must be at least 1")
+	case c.MaxInflight < c.MaxBody:
+		return fmt.Errorf("max_inflight: must be at least max_body (%d)", c.MaxBody)
 	case c.AckTimeout <= 0:
 		return fmt.Errorf("ack_timeout: must be positive")
 	case c.ShutdownTimeout <= 0:

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -108,14 +109,14 @@ func TestJSONLPerLine(t *testing.T) {
 	if status != http.StatusAccepted || a.Accepted != 2 || a.Rejected != 6 {
 		t.Fatalf("%d %+v", status, a)
 	}
-	want := map[int]string{1: "accepted", 2: "missing text", 4: "malformed JSON", 5: "accepted", 6: "subject token", 7: "over the limit", 8: "UTF-8", 9: "created_at"}
+	want := map[int]string{1: "stored", 2: "missing text", 4: "malformed JSON", 5: "stored", 6: "subject token", 7: "over the limit", 8: "UTF-8", 9: "created_at"}
 	if len(a.Results) != len(want) {
 		t.Fatalf("%d results, want %d: %+v", len(a.Results), len(want), a.Results)
 	}
 	for _, res := range a.Results {
 		w := want[res.Line]
-		if w == "accepted" {
-			if res.Status != "accepted" || res.ID == "" {
+		if w == "stored" {
+			if res.Status != "stored" || res.ID == "" {
 				t.Errorf("line %d: %+v", res.Line, res)
 			}
 			continue
@@ -242,5 +243,83 @@ func TestAcceptedOnlyAfterAck(t *testing.T) {
 	pub.SetFlushHook(nil)
 	if err := r.stop(); err != nil {
 		t.Errorf("stop: %v", err)
+	}
+}
+
+// An 8 MB array of four million tiny elements is refused at the 10,001st,
+// as it streams in: it used to be decoded whole first (860 MB of RSS).
+func TestHugeArrayBoundedMemory(t *testing.T) {
+	r := start(t, nil, nil)
+	body := append([]byte("["), bytes.Repeat([]byte("0,"), 4<<20)...)
+	body = append(body[:len(body)-1], ']')
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	status, a := r.post(t, "application/json", "Bearer "+token, body)
+	runtime.ReadMemStats(&after)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(a.Error, "more than the 10000") {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("the refused request allocated %d MB", grew>>20)
+	}
+}
+
+// Requests beyond max_concurrent, or beyond max_inflight bytes, get 503 at
+// once instead of queueing without bound.
+func TestConcurrencyCap(t *testing.T) {
+	release := make(chan struct{})
+	pub := &kittest.Publisher{FlushHook: func(ctx context.Context) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	r := start(t, func(c *Config) { c.MaxConcurrent = 2 }, pub)
+	held := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			status, _ := r.post(t, "application/x-ndjson", "Bearer "+token, []byte(good("1")))
+			held <- status
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		r.c.gate.mu.Lock()
+		n := r.c.gate.n
+		r.c.gate.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests in flight, want 2", n)
+		}
+	}
+	if status, a := r.post(t, "application/x-ndjson", "Bearer "+token, []byte(good("2"))); status != http.StatusServiceUnavailable || !strings.Contains(a.Error, "too many requests") {
+		t.Errorf("third request: %d %+v, want 503 while two are in flight", status, a)
+	}
+	close(release)
+	for i := 0; i < 2; i++ {
+		if s := <-held; s != http.StatusAccepted {
+			t.Errorf("held request: %d", s)
+		}
+	}
+}
+
+// Duplicates are counted as such, and every refused line is dead-lettered
+// with its number; a too-large post is 413 when nothing else was valid.
+func TestDuplicatesAndRefusals(t *testing.T) {
+	r := start(t, nil, nil)
+	status, a := r.post(t, "application/x-ndjson", "Bearer "+token, []byte(good("1")+"\n"+good("1")+"\n"+`{"platform":"weibo"}`))
+	if status != http.StatusAccepted || a.Accepted != 2 || a.Duplicates != 1 || a.Rejected != 1 || a.Results[1].Status != StatusDuplicate {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if rej := r.pub.Rejected(); len(rej) != 1 || rej[0].Line != 3 {
+		t.Errorf("dead letters %+v, want line 3", rej)
+	}
+	big := `{"platform":"weibo","id":"u","text":"x","created_at":"2026-06-28T02:30:00Z","url":"http://x/` + strings.Repeat("a", 5000) + `"}`
+	if status, a := r.post(t, "application/x-ndjson", "Bearer "+token, []byte(big)); status != http.StatusUnprocessableEntity || a.Rejected != 1 || !strings.Contains(a.Results[0].Error, "url is") {
+		t.Errorf("oversized url: %d %+v", status, a)
 	}
 }

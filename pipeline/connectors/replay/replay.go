@@ -93,8 +93,11 @@ func (c *Connector) Run(ctx context.Context, pub connectors.Publisher) error {
 		if p.Source == "" {
 			p.Source = "replay"
 		}
-		if perr := pub.Publish(ctx, p); perr != nil && !errors.Is(perr, post.ErrInvalid) {
-			return perr
+		if perr := pub.Publish(connectors.WithLine(ctx, line), p); perr != nil {
+			if !errors.Is(perr, post.ErrInvalid) {
+				return perr
+			}
+			c.Bad++
 		}
 		if err == io.EOF {
 			break

@@ -4,12 +4,12 @@ package kittest
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
@@ -29,6 +29,7 @@ type Publisher struct {
 
 	mu       sync.Mutex
 	posts    []*post.Post
+	seen     map[string]bool
 	rejected []Rejection
 	flushes  int
 }
@@ -48,14 +49,46 @@ func (p *Publisher) Publish(_ context.Context, ps *post.Post) error {
 		p.mu.Unlock()
 		return err
 	}
-	if ps.CreatedAt.IsZero() {
-		return fmt.Errorf("%w: missing created_at", post.ErrInvalid)
-	}
 	cp := *ps
 	p.mu.Lock()
 	p.posts = append(p.posts, &cp)
 	p.mu.Unlock()
 	return nil
+}
+
+// Store implements connectors.Publisher: each post is published as by
+// Publish, and a key seen before is reported a duplicate. The flush hook
+// runs once, as it would wait for JetStream; its error fails every post.
+func (p *Publisher) Store(ctx context.Context, ps []*post.Post) []connectors.Stored {
+	out := make([]connectors.Stored, len(ps))
+	p.mu.Lock()
+	hook := p.FlushHook
+	p.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx); err != nil {
+			for i := range out {
+				out[i].Err = err
+			}
+			return out
+		}
+	}
+	for i, x := range ps {
+		p.mu.Lock()
+		_, dup := p.seen[x.Key()]
+		p.mu.Unlock()
+		if err := p.Publish(ctx, x); err != nil {
+			out[i].Err = err
+			continue
+		}
+		p.mu.Lock()
+		if p.seen == nil {
+			p.seen = map[string]bool{}
+		}
+		p.seen[x.Key()] = true
+		p.mu.Unlock()
+		out[i].Duplicate = dup
+	}
+	return out
 }
 
 // Reject implements connectors.Publisher.
