@@ -50,7 +50,9 @@ flush what they accepted. See pipeline/connectors/README.md.`,
 			if len(cs) == 0 {
 				return errors.New("no connector in the config matches (see connectors: in configs/iwom.yaml)")
 			}
-			a.ServeMetrics(ctx)
+			if err := a.ServeMetrics(ctx); err != nil {
+				return err
+			}
 			return runConnectors(ctx, a, cs)
 		},
 	}

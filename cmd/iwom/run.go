@@ -113,8 +113,10 @@ processed and acknowledged everything.`,
 			}
 			stageCtx, stopStages := context.WithCancel(ctx)
 			defer stopStages()
+			if err := a.ServeMetrics(stageCtx); err != nil {
+				return err
+			}
 			wait := startRunners(stageCtx, runners)
-			a.ServeMetrics(stageCtx)
 			connDone := make(chan error, 1)
 			go func() { connDone <- runConnectors(stageCtx, a, configured) }()
 
@@ -146,7 +148,21 @@ processed and acknowledged everything.`,
 				g.log.Info().Msg("drained: every stage has processed everything")
 				return nil
 			}
-			<-ctx.Done()
+			// A connector that stops with an error (it could not bind its
+			// address, say) stops the process: a supervisor sees it.
+			select {
+			case <-ctx.Done():
+			case err := <-connDone:
+				if err != nil {
+					stopStages()
+					wait()
+					return err
+				}
+				<-ctx.Done()
+				stopStages()
+				wait()
+				return nil
+			}
 			stopStages()
 			wait()
 			return <-connDone
@@ -204,7 +220,9 @@ func serveStage(cmd *cobra.Command, g *globals, build func(a *app.App) (*stage.R
 	if err != nil {
 		return err
 	}
-	a.ServeMetrics(ctx)
+	if err := a.ServeMetrics(ctx); err != nil {
+		return err
+	}
 	return r.Run(ctx)
 }
 

@@ -18,7 +18,9 @@ import (
 	"github.com/iwom/iwom/pipeline/post"
 )
 
-func limits(g *globals) post.Limits { return post.Limits{MaxTextBytes: g.cfg.Limits.MaxTextBytes} }
+func limits(g *globals) post.Limits {
+	return post.Limits{MaxTextBytes: g.cfg.Limits.MaxTextBytes, MaxFutureSkew: g.cfg.Limits.MaxFutureSkew}
+}
 
 type genFlags struct {
 	count    int
@@ -138,7 +140,11 @@ func publishWith(cmd *cobra.Command, g *globals, c connectors.Connector) error {
 		return err
 	}
 	defer a.Close()
-	a.ServeMetrics(ctx)
+	if err := a.ServeMetrics(ctx); err != nil {
+		// A one-off publisher beside a running iwom with the same config
+		// finds the port taken: its metrics are not worth failing for.
+		g.log.Warn().Err(err).Msg("metrics endpoint not served")
+	}
 	pub := a.Publisher(c.Name())
 	if err := c.Run(ctx, pub); err != nil {
 		return fmt.Errorf("connector %s: %w", c.Name(), err)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -102,7 +103,9 @@ func (a *App) Close() {
 }
 
 // Limits of a post, from the config.
-func (a *App) Limits() post.Limits { return post.Limits{MaxTextBytes: a.Cfg.Limits.MaxTextBytes} }
+func (a *App) Limits() post.Limits {
+	return post.Limits{MaxTextBytes: a.Cfg.Limits.MaxTextBytes, MaxFutureSkew: a.Cfg.Limits.MaxFutureSkew}
+}
 
 // WatchList loads the configured brand watch-list (embedded by default).
 func (a *App) WatchList() (*brands.WatchList, error) {
@@ -303,16 +306,21 @@ func (a *App) AddReadiness(name string, check func() error) {
 }
 
 // ServeMetrics serves /metrics, /healthz and /readyz when metrics.listen is
-// set, until ctx ends.
-func (a *App) ServeMetrics(ctx context.Context) {
+// set, until ctx ends. It fails at once when the address cannot be bound.
+func (a *App) ServeMetrics(ctx context.Context) error {
 	if a.Cfg.Metrics.Listen == "" {
-		return
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.Cfg.Metrics.Listen)
+	if err != nil {
+		return fmt.Errorf("metrics.listen: %w", err)
 	}
 	go func() {
-		if err := metrics.Serve(ctx, a.Cfg.Metrics.Listen, a.Reg, a.Ready); err != nil {
+		if err := metrics.ServeOn(ctx, ln, a.Reg, a.Ready); err != nil {
 			a.Log.Error().Err(err).Str("listen", a.Cfg.Metrics.Listen).Msg("metrics endpoint failed")
 		}
 	}()
+	return nil
 }
 
 // ConsumerState is a consumer's backlog.

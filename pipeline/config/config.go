@@ -1,6 +1,15 @@
 // Package config loads iwom's configuration: the embedded defaults
 // (configs/iwom.yaml), then an optional file, then IWOM_<SECTION>_<KEY>
 // environment variables. A file only needs the keys it changes.
+//
+// Loading is strict, since a file or the environment may be wrong or
+// hostile: an unknown key in the file or an IWOM_<SECTION>_ variable that
+// names no key is an error; a value must be of its key's type (types.go:
+// durations need a unit, integers must fit their field, numbers in text
+// keys must be quoted); only ${NAME} is replaced from the environment
+// (file.go); a variable set to "" sets its key to "". Every error wraps
+// ErrInvalid, names the key or variable, and never repeats a value that
+// could be a secret.
 package config
 
 import (
@@ -104,6 +113,9 @@ func (c ClickHouse) Addrs() []string {
 // Limits bound what a post may be.
 type Limits struct {
 	MaxTextBytes int `mapstructure:"max_text_bytes"`
+	// MaxFutureSkew: a post whose created_at is later than the server's
+	// clock plus this is invalid (0 to 24h).
+	MaxFutureSkew time.Duration `mapstructure:"max_future_skew"`
 }
 
 // Enrich configures the enrich stage.
@@ -165,6 +177,9 @@ const EnvPrefix = "IWOM"
 
 // Load reads the defaults, then file (if not empty), then the environment.
 func Load(file string) (*Config, error) {
+	if err := checkEnv(os.Environ()); err != nil {
+		return nil, err
+	}
 	v, err := newViper(file)
 	if err != nil {
 		return nil, err
@@ -183,7 +198,9 @@ func newViper(file string) (*viper.Viper, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading config file: %w", err)
 		}
-		data = []byte(os.ExpandEnv(string(data)))
+		if data, err = prepareFile(data, file); err != nil {
+			return nil, err
+		}
 		if err := v.MergeConfig(bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("parsing config file %s: %w", file, err)
 		}
@@ -193,6 +210,7 @@ func newViper(file string) (*viper.Viper, error) {
 	}
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AllowEmptyEnv(true) // IWOM_METRICS_LISTEN= turns the listener off
 	v.AutomaticEnv()
 	return v, nil
 }
@@ -235,13 +253,11 @@ func decode(v *viper.Viper) (*Config, error) {
 	var c Config
 	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
 		dc.ErrorUnused = false
-		dc.WeaklyTypedInput = true
-		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(
-			mapstructure.StringToTimeDurationHookFunc(),
-		)
+		dc.WeaklyTypedInput = false
+		dc.DecodeHook = strictHook
 	})
 	if err != nil {
-		return nil, fmt.Errorf("decoding config: %w", err)
+		return nil, decodeError(err)
 	}
 	if err := c.readSecretFiles(); err != nil {
 		return nil, err
@@ -361,6 +377,7 @@ func (c *Config) Validate() error {
 		{c.ClickHouse.Partitions >= 1 && c.ClickHouse.Partitions <= 1024, "clickhouse.partitions", "must be 1 to 1024"},
 		{c.ClickHouse.Partition >= 0 && c.ClickHouse.Partition < max(c.ClickHouse.Partitions, 1), "clickhouse.partition", "must be 0 to partitions-1"},
 		{c.Limits.MaxTextBytes >= 0, "limits.max_text_bytes", "must not be negative"},
+		{c.Limits.MaxFutureSkew >= 0 && c.Limits.MaxFutureSkew <= 24*time.Hour, "limits.max_future_skew", "must be 0 to 24h"},
 		{c.Enrich.Workers >= 0, "enrich.workers", "must not be negative"},
 	}
 	for _, ck := range checks {

@@ -51,6 +51,16 @@ func NewRegistry() *prometheus.Registry {
 // Serve serves /metrics, /healthz and /readyz on addr until ctx ends. ready
 // reports nil when the process is ready (connected and consuming).
 func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready func(context.Context) error) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ServeOn(ctx, ln, reg, ready)
+}
+
+// ServeOn is Serve on a listener the caller opened (so that it knows at
+// once whether the address could be bound).
+func ServeOn(ctx context.Context, ln net.Listener, reg *prometheus.Registry, ready func(context.Context) error) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -65,11 +75,7 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready fun
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
