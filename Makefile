@@ -13,7 +13,7 @@ DEMO_COUNT ?= 20000
 SOURCE ?= gen
 DEMO_SOURCE := $(if $(filter gen,$(SOURCE)),gen,fake:$(SOURCE))
 
-.PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo demo-serve demo-stop clickhouse bench clean fuzz chaos browser screenshot dashboard-assets
+.PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo demo-broker demo-serve demo-stop clickhouse bench clean fuzz chaos browser screenshot dashboard-assets
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,7 @@ demo: build clickhouse demo-stop ## run the whole pipeline on a generated crisis
 	@echo "== Posts per brand and sentiment (SELECT … FROM iwom.posts) =="
 	@$(BIN) report summary
 	@echo
+	@$(MAKE) --no-print-directory demo-broker
 	@echo "== Alerts that fired (iwom.alerts.>) =="
 	@IWOM_DATA_DIR=$(DEMO_DIR) $(BIN) alerts list
 	@echo
@@ -49,17 +50,24 @@ demo: build clickhouse demo-stop ## run the whole pipeline on a generated crisis
 	@echo
 	@$(MAKE) --no-print-directory demo-serve
 
+demo-broker: build ## start `iwom nats` in the background on the demo's JetStream files (only iwom run and iwom nats own a broker; the other commands and the dashboard's alert stream connect to it)
+	@mkdir -p $(DEMO_DIR)
+	@if [ -f $(DEMO_DIR)/nats.pid ] && kill -0 $$(cat $(DEMO_DIR)/nats.pid) 2>/dev/null; then exit 0; fi; \
+	  IWOM_DATA_DIR=$(DEMO_DIR) nohup $(BIN) nats >$(DEMO_DIR)/nats.log 2>&1 & echo $$! >$(DEMO_DIR)/nats.pid; \
+	  for i in $$(seq 1 100); do IWOM_DATA_DIR=$(DEMO_DIR) $(BIN) dlq list >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
+	  echo "iwom nats did not start:"; cat $(DEMO_DIR)/nats.log; exit 1
+
 demo-serve: build ## (re)start `iwom serve` in the background on the demo's data (ClickHouse, alerts) and print the dashboard URL
 	@$(MAKE) --no-print-directory demo-stop
-	@mkdir -p $(DEMO_DIR)
+	@$(MAKE) --no-print-directory demo-broker
 	@IWOM_DATA_DIR=$(DEMO_DIR) IWOM_METRICS_LISTEN= nohup $(BIN) serve --listen $(DASHBOARD_LISTEN) >$(DEMO_DIR)/serve.log 2>&1 & echo $$! >$(DEMO_DIR)/serve.pid
 	@for i in $$(seq 1 100); do $(BIN) health --url http://$(DASHBOARD_LISTEN)/readyz --timeout 1s >/dev/null 2>&1 && break; \
 	  if ! kill -0 $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null; then echo "iwom serve stopped:"; cat $(DEMO_DIR)/serve.log; exit 1; fi; sleep 0.2; done
 	@echo "== Dashboard: $(DASHBOARD_URL) =="
 	@echo "   (iwom serve runs in the background, pid $$(cat $(DEMO_DIR)/serve.pid), log $(DEMO_DIR)/serve.log; stop it with: make demo-stop)"
 
-demo-stop: ## stop the dashboard server `make demo` left running
-	@if [ -f $(DEMO_DIR)/serve.pid ]; then kill $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/serve.pid; sleep 0.5; fi
+demo-stop: ## stop the dashboard server and the broker `make demo` left running
+	@for p in serve nats; do if [ -f $(DEMO_DIR)/$$p.pid ]; then kill $$(cat $(DEMO_DIR)/$$p.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/$$p.pid; sleep 0.5; fi; done
 
 ARTIFACTS ?= $(CURDIR)/test-output
 test: vet fmt-check ## install/start what the tests need, then run every test with the race detector

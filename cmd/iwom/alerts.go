@@ -20,6 +20,7 @@ import (
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/stage"
+	"github.com/iwom/iwom/pipeline/termsafe"
 )
 
 func alertsCmd(g *globals) *cobra.Command {
@@ -45,7 +46,7 @@ Do not also run the engine inside ` + "`iwom run`" + ` (use iwom run --no-alerts
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := app.Open(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.cfg, g.log)
 			if err != nil {
 				return err
 			}
@@ -112,7 +113,7 @@ func alertsTailCmd(g *globals) *cobra.Command {
 		Short: "Print alerts as they are published (--all: the stored ones first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := app.Open(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
 			if err != nil {
 				return err
 			}
@@ -134,7 +135,7 @@ func alertsTailCmd(g *globals) *cobra.Command {
 func printAlert(m bus.FeedMsg, f *alertFlags) error {
 	var al alerts.Alert
 	if err := json.Unmarshal(m.Data, &al); err != nil {
-		fmt.Printf("%s: unreadable alert: %v\n", m.Subject, err)
+		fmt.Printf("%s: unreadable alert: %s\n", termsafe.Cell(m.Subject), termsafe.Cell(err.Error()))
 		return nil
 	}
 	if !f.keep(&al) {
@@ -144,7 +145,7 @@ func printAlert(m bus.FeedMsg, f *alertFlags) error {
 		_, err := fmt.Fprintln(os.Stdout, string(m.Data))
 		return err
 	}
-	_, err := fmt.Printf("%s  %s\n", al.EventTime.UTC().Format("2006-01-02 15:04:05"), forward.Summary(&al))
+	_, err := fmt.Printf("%s  %s\n", al.EventTime.UTC().Format("2006-01-02 15:04:05"), termsafe.Cell(forward.Summary(&al)))
 	return err
 }
 
@@ -155,7 +156,7 @@ func alertsListCmd(g *globals) *cobra.Command {
 		Short: "Print the alerts stored in the alerts stream, and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := app.Open(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
 			if err != nil {
 				return err
 			}
@@ -193,13 +194,13 @@ func alertsListCmd(g *globals) *cobra.Command {
 					if what != "" {
 						what += " | "
 					}
-					what += truncate(al.SampleTexts[0], 30)
+					what += truncate(termsafe.Cell(al.SampleTexts[0]), 30)
 				}
 				if al.State == alerts.StateDigest {
 					what = fmt.Sprintf("%d held messages", len(al.Items))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s–%s\t%s#%d\t%s\n", al.EventTime.UTC().Format("01-02 15:04:05"), al.Brand, al.Rule, al.State, al.Severity,
-					num(al.Observed), num(al.Baseline), al.WindowStart.UTC().Format("01-02 15:04"), al.WindowEnd.UTC().Format("15:04"), shortID(al.ID), al.Seq, what)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s–%s\t%s#%d\t%s\n", al.EventTime.UTC().Format("01-02 15:04:05"), termsafe.Cell(al.Brand), termsafe.Cell(al.Rule), termsafe.Cell(al.State), al.Severity,
+					num(al.Observed), num(al.Baseline), al.WindowStart.UTC().Format("01-02 15:04"), al.WindowEnd.UTC().Format("15:04"), termsafe.Cell(shortID(al.ID)), al.Seq, termsafe.Cell(what))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -227,7 +228,7 @@ func alertsForwardCmd(g *globals) *cobra.Command {
 	var f alertFlags
 	var url, secret, secretFile, durable, body string
 	var attempts int
-	var timeout time.Duration
+	var timeout, retryFor time.Duration
 	cmd := &cobra.Command{
 		Use:   "forward --url URL --secret SECRET",
 		Short: "POST alerts to a webhook, HMAC-signed, with retries (a durable consumer: restarts resume)",
@@ -239,15 +240,25 @@ same --durable share the work.
 Each POST carries the alert JSON (--body text: {"text": "<summary>"} for chat
 webhooks) and the headers X-Iwom-Alert-Id and Idempotency-Key (<id>#<seq>),
 X-Iwom-Timestamp (unix seconds) and X-Iwom-Signature: sha256=<hex of
-HMAC-SHA256(secret, timestamp + "." + body)>. Network errors, 408, 429 and 5xx
-are retried with exponential backoff (honouring Retry-After); after --attempts
-the message goes back to the stream and is redelivered later, up to
-nats.max_deliver times. Other 4xx answers dead-letter the message at once
-(iwom.dlq.<durable>).`,
+HMAC-SHA256(secret, timestamp + "." + body)>.
+
+Network errors, timeouts, 408, 429 and 5xx are retried with capped exponential
+backoff and jitter (honouring Retry-After up to 30s) for --retry-for, while the
+message is kept in progress on the stream; the alerts behind it wait, so they
+still arrive in order. An alert still undelivered after --retry-for is
+dead-lettered ("webhook unavailable for <retry-for>: <last error>"); other 4xx
+answers and undecodable alerts are dead-lettered at once (iwom.dlq.<durable>).
+Send dead letters again with ` + "`iwom dlq replay <durable>`" + ` once the webhook is fixed.
+
+The URL's tokens (query, path, user:password) never show in logs or dead-letter
+reasons: they show scheme://host/path with the token segments masked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if url == "" {
 				return errors.New("--url is required")
+			}
+			if err := forward.CheckURL(url); err != nil {
+				return fmt.Errorf("--url: %w", err)
 			}
 			if secretFile != "" {
 				data, err := os.ReadFile(secretFile)
@@ -262,18 +273,21 @@ nats.max_deliver times. Other 4xx answers dead-letter the message at once
 			if body != forward.BodyAlert && body != forward.BodyText {
 				return fmt.Errorf("--body %q: alert or text", body)
 			}
+			if retryFor <= 0 {
+				return fmt.Errorf("--retry-for %s: must be positive", retryFor)
+			}
 			ctx := cmd.Context()
-			a, err := app.Open(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.cfg, g.log)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			fw := &forward.Forwarder{URL: url, Secret: []byte(secret), Body: body, MinSeverity: f.minSeverity, Attempts: attempts,
-				Log: g.log.With().Str("component", "forward").Logger()}
+			n := g.cfg.NATS
+			fw := &forward.Forwarder{URL: url, Secret: []byte(secret), Body: body, MinSeverity: f.minSeverity, RetryFor: retryFor,
+				KeepAlive: n.AckWait / 3, Log: g.log.With().Str("component", "forward").Logger()}
 			if timeout > 0 {
 				fw.Client = &http.Client{Timeout: timeout}
 			}
-			n := g.cfg.NATS
 			r := &stage.Runner{Name: durable, Stream: bus.StreamAlerts, Subject: f.subject(), Stage: forward.Stage{F: fw},
 				Batch: 50, Wait: n.FetchWait, Parallel: 1, Bus: a.Bus, Metrics: a.Metrics, StatsEvery: g.cfg.Log.StatsInterval,
 				Log: g.log.With().Str("stage", durable).Logger()}
@@ -287,7 +301,9 @@ nats.max_deliver times. Other 4xx answers dead-letter the message at once
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "read the secret from this file instead")
 	cmd.Flags().StringVar(&durable, "durable", "alerts-forward", "durable consumer name (one per webhook)")
 	cmd.Flags().StringVar(&body, "body", forward.BodyAlert, "alert (the alert JSON) or text ({\"text\": summary})")
-	cmd.Flags().IntVar(&attempts, "attempts", 5, "attempts per delivery before handing the message back to the stream")
+	cmd.Flags().DurationVar(&retryFor, "retry-for", forward.DefaultRetryFor, "how long to retry an alert while the webhook is unavailable before dead-lettering it")
+	cmd.Flags().IntVar(&attempts, "attempts", 5, "ignored: retries last --retry-for")
+	_ = cmd.Flags().MarkDeprecated("attempts", "retries now last --retry-for (default 1h)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "HTTP timeout per attempt")
 	return cmd
 }
@@ -300,7 +316,7 @@ func alertsArchiveCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := app.Open(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.cfg, g.log)
 			if err != nil {
 				return err
 			}
@@ -362,7 +378,7 @@ func alertsCheckCmd(g *globals) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
-			fmt.Fprintf(tw, "%s: %d rules\n", rs.Source, len(rs.Rules))
+			fmt.Fprintf(tw, "%s: %d rules\n", termsafe.Cell(rs.Source), len(rs.Rules))
 			fmt.Fprintln(tw, "NAME\tKIND\tENABLED\tWINDOW\tCOOLDOWN\tSCOPE")
 			for _, r := range rs.Rules {
 				scope := "all brands"
@@ -372,7 +388,7 @@ func alertsCheckCmd(g *globals) *cobra.Command {
 				if len(r.Scope.Platforms) > 0 {
 					scope += " on " + strings.Join(r.Scope.Platforms, ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", r.Name, r.Kind, r.IsEnabled(), r.Window.D(), r.Cooldown.D(), scope)
+				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", termsafe.Cell(r.Name), termsafe.Cell(r.Kind), r.IsEnabled(), r.Window.D(), r.Cooldown.D(), termsafe.Cell(scope))
 			}
 			return tw.Flush()
 		},

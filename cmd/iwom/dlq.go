@@ -13,6 +13,7 @@ import (
 
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
+	"github.com/iwom/iwom/pipeline/termsafe"
 )
 
 func dlqCmd(g *globals) *cobra.Command {
@@ -27,7 +28,7 @@ func dlqCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				subj = bus.DLQSubject(args[0])
 			}
-			a, err := app.Open(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
 			if err != nil {
 				return err
 			}
@@ -54,7 +55,7 @@ func dlqCmd(g *globals) *cobra.Command {
 				if !full {
 					payload = truncate(fmt.Sprintf("%q", payload), 60)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", seq, h.Get(bus.HdrDLQStage), origin, h.Get(bus.HdrDLQError), payload)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", seq, termsafe.Cell(h.Get(bus.HdrDLQStage)), termsafe.Cell(origin), termsafe.Cell(h.Get(bus.HdrDLQError)), termsafe.Cell(payload))
 				return nil
 			})
 			if err != nil {
@@ -77,7 +78,7 @@ func dlqCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("parsing SEQ %q: %w", args[0], err)
 			}
-			a, err := app.Open(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
 			if err != nil {
 				return err
 			}
@@ -86,16 +87,16 @@ func dlqCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("seq:     %d\nsubject: %s\n", m.Sequence, m.Subject)
+			fmt.Printf("seq:     %d\nsubject: %s\n", m.Sequence, termsafe.Cell(m.Subject))
 			keys := make([]string, 0, len(m.Header))
 			for k := range m.Header {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				fmt.Printf("%s: %s\n", k, strings.Join(m.Header[k], ", "))
+				fmt.Printf("%s: %s\n", termsafe.Cell(k), termsafe.Cell(strings.Join(m.Header[k], ", ")))
 			}
-			fmt.Printf("payload (%d bytes):\n%s\n", len(m.Data), m.Data)
+			fmt.Printf("payload (%d bytes):\n%s\n", len(m.Data), termsafe.Text(string(m.Data)))
 			return nil
 		},
 	}
@@ -116,7 +117,7 @@ replay the file.`,
 			if len(args) == 1 {
 				subj = bus.DLQSubject(args[0])
 			}
-			a, err := app.Open(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/iwom/iwom/pipeline/app"
+	"github.com/iwom/iwom/pipeline/termsafe"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 	"github.com/iwom/iwom/sinks/clickhouse/bench"
 	"github.com/iwom/iwom/sinks/clickhouse/report"
@@ -148,7 +149,7 @@ func summaryCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "BRAND\tPOSTS\tPOSITIVE\tNEUTRAL\tNEGATIVE\tNET\tAUTHORS\t")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%+.2f\t%d\t\n", r.Brand, r.Posts, r.Positive, r.Neutral, r.Negative, r.Net, r.Authors)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%+.2f\t%d\t\n", termsafe.Cell(r.Brand), r.Posts, r.Positive, r.Neutral, r.Negative, r.Net, r.Authors)
 			}
 			return tw.Flush()
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
+	"github.com/iwom/iwom/pipeline/termsafe"
 )
 
 func init() { addCommand(statusCmd) }
@@ -40,7 +41,7 @@ func statusCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 20*time.Second)
 			defer cancel()
-			a, err := app.Open(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.cfg, g.log)
 			if err != nil {
 				return err
 			}
@@ -81,7 +82,7 @@ func statusCmd(g *globals) *cobra.Command {
 }
 
 func printStatus(st Status) {
-	fmt.Printf("NATS: %s\n\n", st.NATS)
+	fmt.Printf("NATS: %s\n\n", termsafe.Cell(st.NATS))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tMESSAGES\tBYTES\tLIMIT\tCONSUMER\tPENDING (LAG)\tACK PENDING\tREDELIVERED\tWAITING PULLS")
 	for _, s := range st.Streams {
@@ -90,15 +91,15 @@ func printStatus(st Status) {
 			limit = fmt.Sprintf("%.0f%% of %d", 100*float64(s.Bytes)/float64(s.MaxBytes), s.MaxBytes)
 		}
 		if len(s.Consumers) == 0 {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t-\t\t\t\t\n", s.Name, s.Messages, s.Bytes, limit)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t-\t\t\t\t\n", termsafe.Cell(s.Name), s.Messages, s.Bytes, limit)
 		}
 		for i, c := range s.Consumers {
 			if i == 0 {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t", s.Name, s.Messages, s.Bytes, limit)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t", termsafe.Cell(s.Name), s.Messages, s.Bytes, limit)
 			} else {
 				fmt.Fprint(tw, "\t\t\t\t")
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", c.Name, c.Pending, c.AckPending, c.Redelivered, c.Waiting)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", termsafe.Cell(c.Name), c.Pending, c.AckPending, c.Redelivered, c.Waiting)
 		}
 	}
 	_ = tw.Flush()
@@ -113,13 +114,13 @@ func printStatus(st Status) {
 		sort.Strings(subjects)
 		fmt.Println("dead letters:")
 		for _, s := range subjects {
-			fmt.Printf("  %-28s %d\n", s, st.DLQ[s])
+			fmt.Printf("  %-28s %d\n", termsafe.Cell(s), st.DLQ[s])
 		}
 	}
 	fmt.Println()
 	if st.ClickHouse.Reachable {
-		fmt.Printf("ClickHouse %s: %d posts (%d rows before deduplication)\n", st.ClickHouse.Addr, st.ClickHouse.Posts, st.ClickHouse.Rows)
+		fmt.Printf("ClickHouse %s: %d posts (%d rows before deduplication)\n", termsafe.Cell(st.ClickHouse.Addr), st.ClickHouse.Posts, st.ClickHouse.Rows)
 	} else {
-		fmt.Printf("ClickHouse %s: unreachable: %s\n", st.ClickHouse.Addr, st.ClickHouse.Error)
+		fmt.Printf("ClickHouse %s: unreachable: %s\n", termsafe.Cell(st.ClickHouse.Addr), termsafe.Cell(st.ClickHouse.Error))
 	}
 }

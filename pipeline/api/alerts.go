@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +18,15 @@ import (
 // AlertFeed streams alert messages (the JSON of alerts.Alert, as the
 // engine published them on iwom.alerts.<brand>.<kind>) about brands (all
 // when empty) to fn: those stored after sequence after, or with after 0
-// the recent ones, then each new one, until ctx ends or fn fails. serve
-// builds it on the bus (bus.Bus.Feed on IWOM_ALERTS).
+// the recent ones, then each new one, until ctx ends or fn fails. An
+// after at or above the stream's last sequence (LiveTail, or an event id
+// from before the stream was purged or recreated) means the live tail:
+// each new alert, never a wait for a sequence the stream has not reached.
+// serve builds it on the bus (bus.Bus.Feed on IWOM_ALERTS).
 type AlertFeed func(ctx context.Context, brands []string, after uint64, fn func(seq uint64, data []byte) error) error
+
+// LiveTail, as the after of an AlertFeed, asks for new alerts only.
+const LiveTail = math.MaxUint64
 
 // SetAlerts makes f the feed of GET /v1/alerts/stream (nil: none, and the
 // endpoint answers 503). Safe to call while serving, e.g. once NATS
@@ -44,6 +50,16 @@ var ssePing = 15 * time.Second
 // "alert" event per alert message with the message's stream sequence as
 // its id, so that a reconnecting EventSource (Last-Event-ID) resumes
 // where it stopped.
+//
+// Where a stream starts: after the Last-Event-ID header, else after the
+// after parameter, else with the recent alerts. Both are stream sequences
+// (decimal uint64). A bad after parameter is answered 400; a bad
+// Last-Event-ID (which the browser sends by itself, so a 400 would only
+// make it retry) starts the stream at the live tail, as does an id above
+// the stream's last sequence (see AlertFeed).
+//
+// Open streams are capped per client (MaxClientStreams: 429) and in all
+// (MaxStreams: 503), both with Retry-After.
 func (s *Server) alertStream(w http.ResponseWriter, r *http.Request) {
 	code := s.serveAlertStream(w, r)
 	s.requests.WithLabelValues("alerts-stream", strconv.Itoa(code)).Inc()
@@ -70,21 +86,25 @@ func (s *Server) serveAlertStream(w http.ResponseWriter, r *http.Request) int {
 		}
 	}
 	var after uint64
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		last = q.Get("after")
-	}
-	if last != "" {
-		if after, err = strconv.ParseUint(strings.TrimSpace(last), 10, 64); err != nil {
-			return writeError(w, http.StatusBadRequest, fmt.Sprintf("event id %q is not a stream sequence", last))
+	if last := r.Header.Get("Last-Event-ID"); last != "" {
+		if after, err = strconv.ParseUint(last, 10, 64); err != nil {
+			after = LiveTail
+		}
+	} else if a := q.Get("after"); a != "" {
+		if after, err = strconv.ParseUint(a, 10, 64); err != nil {
+			return writeError(w, http.StatusBadRequest, fmt.Sprintf("after %q is not a stream sequence (a number from 0 to %d)", a, uint64(math.MaxUint64)))
 		}
 	}
-	select {
-	case s.streams <- struct{}{}:
-		defer func() { <-s.streams }()
-	default:
-		return writeError(w, http.StatusServiceUnavailable, "too many alert streams open; try again")
+	release, code := s.streams.acquire(s.client(r), orDefault(s.MaxClientStreams, DefaultMaxClientStreams), orDefault(s.MaxStreams, DefaultMaxStreams))
+	switch code {
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", retryAfter)
+		return writeError(w, code, "too many alert streams open from this client; close one or try again later")
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", retryAfter)
+		return writeError(w, code, "too many alert streams open; try again later")
 	}
+	defer release()
 	s.open.Inc()
 	defer s.open.Dec()
 

@@ -5,15 +5,12 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/httpauth"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 	"github.com/iwom/iwom/sinks/clickhouse/report"
 )
@@ -30,7 +28,8 @@ import (
 // Server serves the reports of one Engine.
 type Server struct {
 	Engine *report.Engine
-	// Tokens, when any, are the bearer tokens /v1/ accepts.
+	// Tokens, when any, are the bearer tokens /v1/ accepts (checked by
+	// httpauth.Check).
 	Tokens []string
 	// Timeout bounds each report's queries (HTTP 504 past it).
 	Timeout time.Duration
@@ -42,24 +41,35 @@ type Server struct {
 	// Dashboard, when set, is served at / (the web dashboard).
 	Dashboard http.Handler
 
+	// MaxStreams caps the alert streams open at once; past it a new one
+	// is answered 503 with Retry-After. New sets DefaultMaxStreams; 0 is
+	// the default too.
+	MaxStreams int
+	// MaxClientStreams caps the alert streams one client has open: one
+	// bearer token when Tokens are set, else one remote IP. Past it a new
+	// one is answered 429 with Retry-After, so that one client cannot
+	// take every stream (and lock out the dashboards). New sets
+	// DefaultMaxClientStreams; 0 is the default too.
+	MaxClientStreams int
+
 	alerts   atomic.Pointer[AlertFeed]
 	closing  chan struct{} // closed when Serve shuts down: open alert streams end
 	closeMu  sync.Once
-	streams  chan struct{}
+	streams  streamCount
 	open     prometheus.Gauge
-	slots    chan struct{}
+	slots    chan struct{} // one per report running: maxConcurrent of New
 	requests *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
-	tokens   [][32]byte
 }
 
 // New builds a server; reg receives its metrics; maxConcurrent reports
-// run at once.
+// run at once (GET /v1/reports/<name>: a request waits for a free slot
+// until its timeout, then is answered 503 with Retry-After).
 func New(e *report.Engine, tokens []string, timeout time.Duration, maxConcurrent int, reg *prometheus.Registry, ready func(context.Context) error, log zerolog.Logger) *Server {
 	f := promauto.With(reg)
 	s := &Server{Engine: e, Tokens: tokens, Timeout: timeout, Ready: ready, Log: log, Reg: reg,
+		MaxStreams: DefaultMaxStreams, MaxClientStreams: DefaultMaxClientStreams,
 		slots:   make(chan struct{}, max(1, maxConcurrent)),
-		streams: make(chan struct{}, MaxAlertStreams),
 		closing: make(chan struct{}),
 		open: f.NewGauge(prometheus.GaugeOpts{Namespace: "iwom", Subsystem: "api", Name: "alert_streams",
 			Help: "Open alert streams (GET /v1/alerts/stream)."}),
@@ -68,14 +78,8 @@ func New(e *report.Engine, tokens []string, timeout time.Duration, maxConcurrent
 		seconds: f.NewHistogramVec(prometheus.HistogramOpts{Namespace: "iwom", Subsystem: "api", Name: "request_seconds",
 			Help: "Latency of report requests.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"report"}),
 	}
-	for _, t := range tokens {
-		s.tokens = append(s.tokens, sha256.Sum256([]byte(t)))
-	}
 	return s
 }
-
-// MaxAlertStreams is how many alert streams may be open at once.
-const MaxAlertStreams = 256
 
 // Handler routes /v1/reports, /v1/reports/{name}, /v1/brands,
 // /v1/alerts/stream, /healthz, /readyz and /metrics, and the dashboard
@@ -110,22 +114,15 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// auth checks the bearer token when tokens are configured.
+// auth checks the bearer token (httpauth.Check) when tokens are
+// configured.
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.tokens) > 0 {
-			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-			match := 0
-			for _, t := range s.tokens {
-				match |= subtle.ConstantTimeCompare(sum[:], t[:])
-			}
-			if !ok || match != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="iwom"`)
-				s.requests.WithLabelValues(reportLabel(r), "401").Inc()
-				writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-				return
-			}
+		if len(s.Tokens) > 0 && !httpauth.Check(r, s.Tokens) {
+			w.Header().Set("WWW-Authenticate", httpauth.Challenge)
+			s.requests.WithLabelValues(reportLabel(r), "401").Inc()
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -175,6 +172,7 @@ func (s *Server) serveReport(w http.ResponseWriter, r *http.Request, name string
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	case <-ctx.Done():
+		w.Header().Set("Retry-After", retryAfter)
 		return writeError(w, http.StatusServiceUnavailable, "too many reports running; try again")
 	}
 	q := r.URL.Query()

@@ -185,6 +185,9 @@ func (b *Bus) Embedded() bool { return b.srv != nil }
 // server, or "" when it does not listen.
 func (b *Bus) ClientURL() string {
 	if b.srv == nil {
+		if b.cfg.URL == "" && b.cfg.EmbeddedListen != "" {
+			return "nats://" + b.cfg.EmbeddedListen // the running iwom's
+		}
 		return b.cfg.URL
 	}
 	if b.cfg.EmbeddedListen == "" {

@@ -32,6 +32,9 @@ func (b *Bus) Feed(ctx context.Context, stream string, subjects []string, after 
 	if err != nil {
 		return fmt.Errorf("reading stream %s: %w", stream, err)
 	}
+	// An after at or past the stream's end (a stale or hostile resume id)
+	// means "new messages only", never a wrapped or unreachable start.
+	after = min(after, info.State.LastSeq)
 	start := after + 1
 	if after == 0 {
 		start = 1

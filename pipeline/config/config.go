@@ -155,6 +155,8 @@ type API struct {
 	ClickHousePasswordFile string        `mapstructure:"clickhouse_password_file"`
 	QueryTimeout           time.Duration `mapstructure:"query_timeout"`
 	MaxConcurrent          int           `mapstructure:"max_concurrent"`
+	MaxStreams             int           `mapstructure:"max_streams"`
+	MaxClientStreams       int           `mapstructure:"max_client_streams"`
 }
 
 // TokenList splits Tokens on commas and white space.
@@ -450,6 +452,10 @@ func (a API) validate() error {
 		return bad("api.listen", "must not be empty (host:port)")
 	case a.QueryTimeout < 100*time.Millisecond:
 		return bad("api.query_timeout", "must be at least 100ms")
+	case a.MaxStreams < 1:
+		return bad("api.max_streams", "must be at least 1")
+	case a.MaxClientStreams < 1 || a.MaxClientStreams > a.MaxStreams:
+		return bad("api.max_client_streams", "must be 1 to api.max_streams")
 	case a.MaxConcurrent < 1:
 		return bad("api.max_concurrent", "must be at least 1")
 	case a.ClickHouseUser == "" && (a.ClickHousePassword != "" || a.ClickHousePasswordFile != ""):

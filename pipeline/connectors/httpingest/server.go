@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,13 +19,14 @@ import (
 
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/httpauth"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
 // Connector is the ingest server.
 type Connector struct {
 	cfg    Config
-	tokens [][]byte
+	tokens []string
 	env    kit.Env
 	instr  *kit.Instr
 	health *kit.Health
@@ -46,9 +45,7 @@ func New(cfg Config, env kit.Env) (*Connector, error) {
 	c := &Connector{cfg: cfg, env: env, instr: env.Metrics.For(cfg.Name, env.Now), log: env.Log.With().Str("connector", cfg.Name).Logger()}
 	c.health = kit.NewHealth(c.instr)
 	c.gate = gate{max: cfg.MaxConcurrent, maxBytes: cfg.MaxInflight}
-	for _, t := range cfg.tokens() {
-		c.tokens = append(c.tokens, []byte(t))
-	}
+	c.tokens = cfg.tokens()
 	return c, nil
 }
 
@@ -149,9 +146,9 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, Answer{Error: "use POST"})
 		return
 	}
-	if !c.authorized(r.Header.Get("Authorization")) {
+	if !httpauth.Check(r, c.tokens) {
 		c.instr.Error("auth")
-		w.Header().Set("WWW-Authenticate", `Bearer realm="iwom"`)
+		w.Header().Set("WWW-Authenticate", httpauth.Challenge)
 		writeJSON(w, http.StatusUnauthorized, Answer{Error: "missing or unknown bearer token"})
 		return
 	}
@@ -275,21 +272,6 @@ func (c *Connector) reject(ctx context.Context, l line, reason error) error {
 		return errors.New("not running")
 	}
 	return box.Reject(ctx, l.n, l.data, reason)
-}
-
-// authorized compares the bearer token with every configured one in
-// constant time.
-func (c *Connector) authorized(h string) bool {
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	got := []byte(strings.TrimSpace(tok))
-	match := 0
-	for _, t := range c.tokens {
-		match |= subtle.ConstantTimeCompare(got, t)
-	}
-	return match == 1
 }
 
 type line struct {

@@ -73,6 +73,33 @@ var common = []string{"brand", "platform", "from", "to", "since", "interval", "t
 
 var tzName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`)
 
+// location loads time zone tz for a report, accepting only the IANA zone
+// names that ClickHouse takes as well: the zone goes into the queries
+// (toStartOfDay(t, tz)), so a name only Go understands would fail there
+// (HTTP 500) instead of here (400). Refused: "Local" and "localtime" (the
+// zone of whichever machine runs the code), the right/ (leap-second) and
+// posix/ copies of the database and posixrules, paths (".."), and what
+// time.LoadLocation does not know.
+func location(tz string) (*time.Location, error) {
+	lower := strings.ToLower(tz)
+	switch {
+	case len(tz) > 64 || !tzName.MatchString(tz) || strings.Contains(tz, ".."):
+		return nil, badParam("tz", "%q is not a time zone name (like Asia/Shanghai or UTC)", tz)
+	case lower == "local" || lower == "localtime":
+		return nil, badParam("tz", "%q is the server's own zone, not a zone name: give one (like Asia/Shanghai or UTC)", tz)
+	case strings.HasPrefix(lower, "right/") || strings.HasPrefix(lower, "posix/"):
+		_, plain, _ := strings.Cut(tz, "/")
+		return nil, badParam("tz", "%q: the right/ and posix/ copies of the zone database are not supported; give the plain name %q", tz, plain)
+	case lower == "posixrules":
+		return nil, badParam("tz", "%q is not a time zone name (like Asia/Shanghai or UTC)", tz)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, badParam("tz", "unknown time zone %q (give an IANA name like Asia/Shanghai or UTC)", tz)
+	}
+	return loc, nil
+}
+
 // Parse validates v (the query string of GET /v1/reports/<name>, or the
 // CLI flags) for report s, at time now. wl (may be nil) maps brand names
 // and aliases to brand ids. Values are only ever bound as query
@@ -109,14 +136,11 @@ func (s *Spec) Parse(v url.Values, now time.Time, wl *brands.WatchList) (Params,
 		return p, err
 	}
 	p.Platforms = dedup(p.Platforms)
-	if tz := one("tz"); tz != "" {
-		if !tzName.MatchString(tz) || len(tz) > 64 {
-			return p, badParam("tz", "%q is not a time zone name (like Asia/Shanghai)", tz)
-		}
+	if tz := one("tz"); tz != "" { // tz= given empty is the default, UTC
 		p.TZ = tz
 	}
-	if p.Loc, err = time.LoadLocation(p.TZ); err != nil {
-		return p, badParam("tz", "unknown time zone %q", p.TZ)
+	if p.Loc, err = location(p.TZ); err != nil {
+		return p, err
 	}
 	if f := one("format"); f != "" {
 		if !slices.Contains(Formats, f) {

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"github.com/iwom/iwom/pipeline/termsafe"
 )
 
 // Result is a report's output: the JSON form is one object
@@ -110,7 +112,7 @@ func (r *Result) Write(w io.Writer, format string) error {
 		for _, row := range r.Rows {
 			rec := make([]string, len(row))
 			for i, v := range row {
-				rec[i] = text(v, false)
+				rec[i] = csvCell(v)
 			}
 			if err := cw.Write(rec); err != nil {
 				return err
@@ -124,7 +126,7 @@ func (r *Result) Write(w io.Writer, format string) error {
 		for _, row := range r.Rows {
 			cells := make([]string, len(row))
 			for i, v := range row {
-				cells[i] = text(v, true)
+				cells[i] = termsafe.Cell(text(v, true))
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 		}
@@ -134,6 +136,22 @@ func (r *Result) Write(w io.Writer, format string) error {
 		return tw.Flush()
 	}
 	return fmt.Errorf("%w format: %q", ErrBadParam, format)
+}
+
+// csvCell formats a CSV cell. A text cell (post text, author name,
+// keyword, URL: anything a post's author chose) that a spreadsheet would
+// read as a formula, or whose first character it would eat, gets a
+// leading ' (OWASP, CSV injection): = + - @ tab CR LF. Numbers are never
+// changed, so a negative change or net stays a number.
+func csvCell(v any) string {
+	s := text(v, false)
+	switch v.(type) {
+	case string, []string, []PostRef:
+		if s != "" && strings.ContainsRune("=+-@\t\r\n", rune(s[0])) {
+			return "'" + s
+		}
+	}
+	return s
 }
 
 // text formats a cell; short for the table (times to the minute, long
