@@ -41,32 +41,22 @@ type hostile struct {
 
 const hostileToken = "hostile-token-0123456789abcdef"
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func startHostile(t *testing.T) *hostile {
 	t.Helper()
 	h := &hostile{t: t, bin: iwomBinary(t), db: fmt.Sprintf("iwom_hostile_%d", os.Getpid()), log: &bytes.Buffer{}}
 	dir := t.TempDir()
-	natsPort, ingestPort, metricsPort := freePort(t), freePort(t), freePort(t)
-	h.ingest = fmt.Sprintf("http://127.0.0.1:%d/v1/posts", ingestPort)
-	h.metrics = fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
+	natsAddr, ingestAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	h.ingest = "http://" + ingestAddr + "/v1/posts"
+	h.metrics = "http://" + metricsAddr
 	h.cfgFile = filepath.Join(dir, "iwom.yaml")
 	cfg := fmt.Sprintf(`data_dir: %s
 nats:
-  embedded_listen: 127.0.0.1:%d
+  embedded_listen: %s
 clickhouse:
   addr: %s
   database: %s
 metrics:
-  listen: 127.0.0.1:%d
+  listen: %s
 limits:
   # As large as the stream allows, so that the stream's own limits are
   # what a long post meets.
@@ -74,9 +64,9 @@ limits:
 connectors:
   - kind: http
     name: ingest
-    listen: 127.0.0.1:%d
+    listen: %s
     tokens: [%s]
-`, filepath.Join(dir, "data"), natsPort, ch.Addr(), h.db, metricsPort, ingestPort, hostileToken)
+`, filepath.Join(dir, "data"), natsAddr, ch.Addr(), h.db, metricsAddr, ingestAddr, hostileToken)
 	if err := os.WriteFile(h.cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +403,7 @@ func TestRunFailsWhenItCannotBindAndOthersNeverOwnTheBroker(t *testing.T) {
 	defer taken.Close()
 	busy := taken.Addr().String()
 	dir := t.TempDir()
-	base := append(os.Environ(), "IWOM_DATA_DIR="+filepath.Join(dir, "data"), fmt.Sprintf("IWOM_NATS_EMBEDDED_LISTEN=127.0.0.1:%d", freePort(t)),
+	base := append(os.Environ(), "IWOM_DATA_DIR="+filepath.Join(dir, "data"), "IWOM_NATS_EMBEDDED_LISTEN="+freeAddr(t),
 		"IWOM_CLICKHOUSE_ADDR="+ch.Addr(), fmt.Sprintf("IWOM_CLICKHOUSE_DATABASE=iwom_bind_%d", os.Getpid()), "IWOM_LOG_FORMAT=json")
 	runFor := func(env []string, args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
