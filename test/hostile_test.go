@@ -19,6 +19,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // hostile is one `iwom run` process with an HTTP ingest door, its own
@@ -26,6 +28,7 @@ import (
 // database: the doors are attacked through real sockets.
 type hostile struct {
 	t        *testing.T
+	natsURL  string
 	bin      string
 	cfgFile  string
 	env      []string
@@ -47,6 +50,7 @@ func startHostile(t *testing.T) *hostile {
 	dir := t.TempDir()
 	natsAddr, ingestAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	h.ingest = "http://" + ingestAddr + "/v1/posts"
+	h.natsURL = "nats://" + natsAddr
 	h.metrics = "http://" + metricsAddr
 	h.cfgFile = filepath.Join(dir, "iwom.yaml")
 	cfg := fmt.Sprintf(`data_dir: %s
@@ -437,4 +441,128 @@ func TestRunFailsWhenItCannotBindAndOthersNeverOwnTheBroker(t *testing.T) {
 	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
 		t.Errorf("commands that do not own the broker left %d files in data_dir", len(entries))
 	}
+}
+
+// readSSE opens an alert stream and sends the ids of its events on ids
+// until ctx ends; the status comes first.
+func readSSE(ctx context.Context, u, token, lastID string, status chan<- int, ids chan<- string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "bearer "+token)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		status <- 0
+		return
+	}
+	defer resp.Body.Close()
+	status <- resp.StatusCode
+	buf := make([]byte, 64<<10)
+	var acc string
+	for {
+		n, err := resp.Body.Read(buf)
+		acc += string(buf[:n])
+		for {
+			i := strings.Index(acc, "\n")
+			if i < 0 {
+				break
+			}
+			line := acc[:i]
+			acc = acc[i+1:]
+			if id, ok := strings.CutPrefix(line, "id: "); ok && ids != nil {
+				select {
+				case ids <- id:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestHostileAPI attacks the report API and the alert stream of a real
+// `iwom serve`: time zones ClickHouse cannot use are 400 (they were 500),
+// a Last-Event-ID past the end (the largest uint64) resumes at the live
+// tail instead of looping or waiting for ever, a lower-case bearer scheme
+// is taken, and one client cannot hold every stream. The alert engine's
+// watermark never passes the server clock.
+func TestHostileAPI(t *testing.T) {
+	h := startHostile(t)
+	h.goodBatch("api", 20)
+	token := "api-token-0123456789abcdef"
+	base, logs := startServe(t, h.bin, append(os.Environ(), "IWOM_CLICKHOUSE_ADDR="+ch.Addr(), "IWOM_CLICKHOUSE_DATABASE="+h.db,
+		"IWOM_NATS_URL="+h.natsURL, "IWOM_LOG_FORMAT=json", "IWOM_METRICS_LISTEN=", "IWOM_API_TOKENS="+token, "IWOM_API_MAX_CLIENT_STREAMS=3"),
+		func(base string) bool { return httpStatus(base+"/readyz") == 200 })
+	for _, tz := range []string{"Local", "right/UTC", "posix/Asia/Shanghai", "../../etc/passwd", "Asia/Nowhere"} {
+		if code, body := httpGet(t, base+"/v1/reports/volume?brand=siemens&tz="+tz, token); code != 400 {
+			t.Errorf("tz=%s: %d %s", tz, code, body)
+		}
+	}
+	if code, body := httpGet(t, base+"/v1/reports/volume?brand=siemens&tz=Asia/Shanghai", token); code != 200 {
+		t.Errorf("tz=Asia/Shanghai: %d %s", code, body)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := base + "/v1/alerts/stream"
+	status := make(chan int, 8)
+	ids := make(chan string, 8)
+	go readSSE(ctx, stream, token, "18446744073709551615", status, ids)
+	if code := <-status; code != 200 {
+		t.Fatalf("alert stream with Last-Event-ID 2^64-1: %d\n%s", code, logs)
+	}
+	// Two more streams fill this client's cap of 3; the fourth is 429.
+	for i := 0; i < 2; i++ {
+		go readSSE(ctx, stream, token, "", status, nil)
+		if code := <-status; code != 200 {
+			t.Fatalf("stream %d: %d", i+2, code)
+		}
+	}
+	go readSSE(ctx, stream, token, "", status, nil)
+	if code := <-status; code != 429 {
+		t.Errorf("a fourth stream from one client: %d, want 429", code)
+	}
+	// A new alert reaches the stream that resumed past the end.
+	nc, err := nats.Connect(h.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := `{"v":2,"id":"siemens:negative_spike:1","seq":1,"rule":"negative_spike","kind":"negative_spike","brand":"siemens","state":"firing","severity":5}`
+	ack, err := js.Publish(ctx, "iwom.alerts.siemens.negative_spike", []byte(al))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-ids:
+		if id != strconv.FormatUint(ack.Sequence, 10) {
+			t.Errorf("delivered id %s, want %d", id, ack.Sequence)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("the stream resumed with Last-Event-ID 2^64-1 delivered nothing new")
+	}
+	// The alert engine's watermark is not ahead of the server clock.
+	resp, err := http.Get(h.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "iwom_alerts_watermark_seconds{") {
+			f := strings.Fields(l)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			if v > float64(time.Now().Unix()+60) {
+				t.Errorf("alert watermark %s is ahead of the clock", time.Unix(int64(v), 0).UTC())
+			}
+		}
+	}
+	h.alive()
 }
