@@ -61,6 +61,7 @@ func (s *Server) Entry(kind, name string, once bool, listen string) map[string]a
 		e["listen"] = listen
 		e["token"] = PushToken
 		e["encoding_aes_key"] = PushAESKey
+		e["mode"] = "compatible" // the Pusher sends in all three modes
 		e["appid"] = s.opts.WechatAppID
 	case "http":
 		e["listen"] = listen

@@ -79,10 +79,12 @@ type Pusher struct {
 // Tamper spoils a push the ways an attacker or a broken sender would.
 type Tamper struct {
 	Timestamp       time.Time // instead of now (a replayed or stale call)
+	Nonce           string    // instead of a random nonce (a replayed call)
 	BadSignature    bool      // signature off by one character
 	BadMsgSignature bool      // msg_signature off by one character
 	BadPadding      bool      // PKCS#7 padding byte out of range
 	AppID           string    // appid written into the plaintext instead of Pusher.AppID
+	Inner           []byte    // encrypt this instead of the message's XML (safe and compatible modes)
 	Body            []byte    // send this body as it is
 }
 
@@ -167,6 +169,9 @@ func (p *Pusher) stamp(t Tamper) (ts, nonce string) {
 	if at.IsZero() {
 		at = p.now()
 	}
+	if t.Nonce != "" {
+		return strconv.FormatInt(at.Unix(), 10), t.Nonce
+	}
 	var n [4]byte
 	_, _ = rand.Read(n[:])
 	return strconv.FormatInt(at.Unix(), 10), strconv.FormatUint(uint64(binary.BigEndian.Uint32(n[:])), 10)
@@ -186,7 +191,11 @@ func (p *Pusher) Request(ctx context.Context, m PushMessage, mode Mode, t Tamper
 		if t.AppID != "" {
 			appID = t.AppID
 		}
-		enc, err := encrypt(p.EncodingAESKey, appID, body, t.BadPadding)
+		inner := body
+		if t.Inner != nil {
+			inner = t.Inner
+		}
+		enc, err := encrypt(p.EncodingAESKey, appID, inner, t.BadPadding)
 		if err != nil {
 			return nil, err
 		}

@@ -144,6 +144,8 @@ func FuzzParseXML(f *testing.F) {
 	f.Add([]byte(`<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>`))
 	f.Add([]byte(`<xml><MsgType>link</MsgType><Title>t</Title><Url>http://x</Url><FromUserName>o</FromUserName><CreateTime>9</CreateTime><MsgId>a b</MsgId></xml>`))
 	f.Add([]byte(`<!DOCTYPE xml [<!ENTITY e "x">]><xml>&e;</xml>`))
+	f.Add([]byte(`<xml><FromUserName>o</FromUserName><CreateTime>1099511627775</CreateTime><MsgType>text</MsgType><Content>x</Content><MsgId>1</MsgId></xml>`))
+	f.Add([]byte(`<xml><FromUserName>o</FromUserName><CreateTime>-1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseXML(data)
 		if err != nil {

@@ -45,15 +45,17 @@ func ParseXML(data []byte) (*Message, error) {
 	return &m, nil
 }
 
-// Check reports whether m is a complete message (not just an envelope).
+// Check reports whether m is a complete message (not just an envelope)
+// whose CreateTime a post can hold. Its errors wrap ErrMalformed and
+// post.ErrInvalid: such a message can never be stored.
 func (m *Message) Check() error {
 	switch {
 	case strings.TrimSpace(m.MsgType) == "":
-		return fmt.Errorf("%w: no MsgType", ErrMalformed)
+		return fmt.Errorf("%w: %w: no MsgType", ErrMalformed, post.ErrInvalid)
 	case strings.TrimSpace(m.FromUserName) == "":
-		return fmt.Errorf("%w: no FromUserName", ErrMalformed)
+		return fmt.Errorf("%w: %w: no FromUserName", ErrMalformed, post.ErrInvalid)
 	case m.MsgType != "event" && strings.TrimSpace(m.MsgID) == "":
-		return fmt.Errorf("%w: %s message without MsgId", ErrMalformed, m.MsgType)
+		return fmt.Errorf("%w: %w: %.40q message without MsgId", ErrMalformed, post.ErrInvalid, m.MsgType)
 	}
 	if _, err := m.Created(); err != nil {
 		return err
@@ -61,11 +63,20 @@ func (m *Message) Check() error {
 	return nil
 }
 
-// Created is CreateTime as a time.
+// Created is CreateTime as a time. CreateTime must be Unix seconds that a
+// post's created_at can hold (post.MinCreatedAt..post.MaxCreatedAt, the
+// range of ClickHouse's DateTime with a day of margin): anything else —
+// negative, 0, past 2106, 2^40−1 — is an error wrapping ErrMalformed and
+// post.ErrInvalid, never a time that cannot be encoded or stored.
 func (m *Message) Created() (time.Time, error) {
-	n, err := strconv.ParseInt(strings.TrimSpace(m.CreateTime), 10, 64)
-	if err != nil || n <= 0 || n > 1<<40 {
-		return time.Time{}, fmt.Errorf("%w: CreateTime %.20q is not a Unix time", ErrMalformed, m.CreateTime)
+	s := strings.TrimSpace(m.CreateTime)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w: CreateTime %.24q is not a Unix time", ErrMalformed, post.ErrInvalid, s)
+	}
+	if n < post.MinCreatedAt.Unix() || n > post.MaxCreatedAt.Unix() {
+		return time.Time{}, fmt.Errorf("%w: %w: CreateTime %d is outside %s..%s", ErrMalformed, post.ErrInvalid, n,
+			post.MinCreatedAt.Format(time.DateOnly), post.MaxCreatedAt.Format(time.DateOnly))
 	}
 	return time.Unix(n, 0).UTC(), nil
 }
@@ -80,7 +91,10 @@ func (m *Message) DedupKey() string {
 }
 
 // Post is the word of mouth m carries, or nil for messages without words
-// (events, pictures, voice without recognition…).
+// (events, pictures, voice without recognition…). A post it returns has
+// every field within post.Validate's fixed bounds (the limits that depend
+// on the configuration — text size, future skew — are the publisher's to
+// check); its errors wrap ErrMalformed and post.ErrInvalid.
 func (m *Message) Post() (*post.Post, error) {
 	if err := m.Check(); err != nil {
 		return nil, err
@@ -104,15 +118,16 @@ func (m *Message) Post() (*post.Post, error) {
 	if m.ToUserName != "" {
 		id = "msg-" + m.ToUserName + "-" + m.MsgID
 	}
-	if strings.ContainsAny(id, " \t\r\n") || len(id) > 256 {
-		return nil, fmt.Errorf("%w: unusable MsgId %.40q", ErrMalformed, m.MsgID)
-	}
-	return &post.Post{
+	p := &post.Post{
 		Platform:  post.PlatformWechat,
 		ID:        id,
-		Kind:      "message",
+		Kind:      post.KindMessage,
 		Text:      text,
 		CreatedAt: created,
 		Author:    post.Author{ID: m.FromUserName},
-	}, nil
+	}
+	if err := p.Validate(post.Limits{}); err != nil {
+		return nil, fmt.Errorf("%w: message %.40q: %w", ErrMalformed, m.MsgID, err)
+	}
+	return p, nil
 }
