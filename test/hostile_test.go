@@ -21,6 +21,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/iwom/iwom/test/fakeplatform"
 )
 
 // hostile is one `iwom run` process with an HTTP ingest door, its own
@@ -29,6 +31,7 @@ import (
 type hostile struct {
 	t        *testing.T
 	natsURL  string
+	wechat   string
 	bin      string
 	cfgFile  string
 	env      []string
@@ -48,7 +51,8 @@ func startHostile(t *testing.T) *hostile {
 	t.Helper()
 	h := &hostile{t: t, bin: iwomBinary(t), db: fmt.Sprintf("iwom_hostile_%d", os.Getpid()), log: &bytes.Buffer{}}
 	dir := t.TempDir()
-	natsAddr, ingestAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	natsAddr, ingestAddr, metricsAddr, wechatAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	h.wechat = "http://" + wechatAddr + "/"
 	h.ingest = "http://" + ingestAddr + "/v1/posts"
 	h.natsURL = "nats://" + natsAddr
 	h.metrics = "http://" + metricsAddr
@@ -70,7 +74,14 @@ connectors:
     name: ingest
     listen: %s
     tokens: [%s]
-`, filepath.Join(dir, "data"), natsAddr, ch.Addr(), h.db, metricsAddr, ingestAddr, hostileToken)
+  - kind: wechat-push
+    name: push
+    listen: %s
+    token: %s
+    encoding_aes_key: %s
+    appid: %s
+`, filepath.Join(dir, "data"), natsAddr, ch.Addr(), h.db, metricsAddr, ingestAddr, hostileToken,
+		wechatAddr, fakeplatform.PushToken, fakeplatform.PushAESKey, fakeplatform.DefaultWechatAppID)
 	if err := os.WriteFile(h.cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -563,6 +574,64 @@ func TestHostileAPI(t *testing.T) {
 				t.Errorf("alert watermark %s is ahead of the clock", time.Unix(int64(v), 0).UTC())
 			}
 		}
+	}
+	h.alive()
+}
+
+// TestHostileWeChat attacks the WeChat receiver of a real `iwom run` in
+// safe mode: a signed message with CreateTime 2^40−1 (it used to be
+// answered "success", then wedge the queue and lose every later message)
+// is dead-lettered; plaintext is refused in safe mode; a replayed
+// (timestamp, nonce) is refused; and every good message sent after them is
+// answered "success" only once stored, and is in ClickHouse.
+func TestHostileWeChat(t *testing.T) {
+	h := startHostile(t)
+	p := &fakeplatform.Pusher{URL: h.wechat, Token: fakeplatform.PushToken, EncodingAESKey: fakeplatform.PushAESKey, AppID: fakeplatform.DefaultWechatAppID}
+	ctx := context.Background()
+	msg := func(id int64, at int64) fakeplatform.PushMessage {
+		return fakeplatform.PushMessage{ToUserName: "gh_hostile", FromUserName: "o-user", CreateTime: at, MsgType: "text", Content: "美的空调不制冷，客服不理人", MsgID: id}
+	}
+	now := time.Now().Unix()
+	for _, c := range []struct {
+		name   string
+		m      fakeplatform.PushMessage
+		mode   fakeplatform.Mode
+		tamper fakeplatform.Tamper
+		status int
+		body   string
+	}{
+		{"CreateTime 2^40-1", msg(1, 1<<40-1), fakeplatform.Safe, fakeplatform.Tamper{}, 200, "success"},
+		{"CreateTime -1", msg(2, -1), fakeplatform.Safe, fakeplatform.Tamper{}, 200, "success"},
+		{"CreateTime an hour ahead", msg(3, now+3600), fakeplatform.Safe, fakeplatform.Tamper{}, 200, "success"},
+		{"plaintext in safe mode", msg(4, now), fakeplatform.Plain, fakeplatform.Tamper{}, 403, ""},
+		{"first use of a nonce", msg(5, now), fakeplatform.Safe, fakeplatform.Tamper{Nonce: "n-hostile-1"}, 200, "success"},
+		{"the same nonce again", msg(6, now), fakeplatform.Safe, fakeplatform.Tamper{Nonce: "n-hostile-1"}, 403, ""},
+	} {
+		status, body, err := p.Send(ctx, c.m, c.mode, c.tamper)
+		if err != nil || status != c.status || c.body != "" && body != c.body {
+			t.Errorf("%s: %d %q %v, want %d %q", c.name, status, body, err, c.status, c.body)
+		}
+	}
+	const good = 30
+	for i := int64(0); i < good; i++ {
+		if status, body, err := p.Send(ctx, msg(100+i, now), fakeplatform.Safe, fakeplatform.Tamper{}); err != nil || status != 200 || body != "success" {
+			t.Fatalf("good message %d: %d %q %v\n%s", i, status, body, err, h.log)
+		}
+	}
+	q := fmt.Sprintf("SELECT count() FROM %s.posts WHERE platform = 'wechat' AND id LIKE 'msg-gh_hostile-1%%'", h.db)
+	for deadline := time.Now().Add(60 * time.Second); h.count(q) != good; time.Sleep(300 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d good WeChat messages in ClickHouse after 60 s\n%s", h.count(q), good, h.log)
+		}
+	}
+	if n := h.count(fmt.Sprintf("SELECT count() FROM %s.posts WHERE platform = 'wechat' AND id IN ('msg-gh_hostile-1', 'msg-gh_hostile-2', 'msg-gh_hostile-3')", h.db)); n != 0 {
+		t.Errorf("%d messages with impossible CreateTime stored", n)
+	}
+	dl := exec.Command(h.bin, "--config", h.cfgFile, "dlq", "list", "push")
+	dl.Env = h.env
+	out, err := dl.CombinedOutput()
+	if err != nil || strings.Count(string(out), "created_at") < 2 && strings.Count(string(out), "CreateTime") < 2 {
+		t.Errorf("dead letters of the push receiver do not name the bad times: %v\n%s", err, out)
 	}
 	h.alive()
 }
