@@ -156,3 +156,25 @@ func TestStoreCountsDuplicatesAndDeadLettersWithLine(t *testing.T) {
 		t.Errorf("dead letters %q", lines)
 	}
 }
+
+// BenchmarkPrepare is the door's cost per post: validation, stamping,
+// encoding and the size bounds (a long article is normalised to bound its
+// enriched form; a Weibo-length post is not).
+func BenchmarkPrepare(b *testing.B) {
+	p := &JetStreamPublisher{Source: "bench", RawMax: 1 << 20, EnrichedMax: 1<<20 + 64<<10}
+	for _, c := range []struct {
+		name string
+		text string
+	}{{"weibo-140", strings.Repeat("西门子冰箱门关不上，客服投诉无门！", 8)}, {"article-20KB", strings.Repeat("西门子冰箱门关不上，客服投诉无门！", 400)}} {
+		b.Run(c.name, func(b *testing.B) {
+			ps := sample("b")
+			ps.Text = c.text
+			b.SetBytes(int64(len(c.text)))
+			for i := 0; i < b.N; i++ {
+				if _, err := p.prepare(ps); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
