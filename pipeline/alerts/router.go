@@ -16,6 +16,7 @@ import (
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/stage"
 )
 
 // The partitioned engine's internal stream: the router republishes each
@@ -96,7 +97,11 @@ type routerMeta struct {
 }
 
 // Process implements stage.Stage.
-func (r *Router) Process(ctx context.Context, msgs []jetstream.Msg) []error {
+func (r *Router) Process(ctx context.Context, msgs []stage.Msg) []stage.Result {
+	return stage.Errs(r.process(ctx, msgs))
+}
+
+func (r *Router) process(ctx context.Context, msgs []stage.Msg) []error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	errs := make([]error, len(msgs))
@@ -114,11 +119,8 @@ func (r *Router) Process(ctx context.Context, msgs []jetstream.Msg) []error {
 	var last uint64
 	routed := 0
 	for i, m := range msgs {
-		var seq uint64
-		if md, err := m.Metadata(); err == nil {
-			seq = md.Sequence.Stream
-		}
-		p, err := post.DecodeEnriched(m.Data())
+		seq := m.Seq
+		p, err := post.DecodeEnriched(m.Data)
 		if err != nil {
 			errs[i] = err
 			continue

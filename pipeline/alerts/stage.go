@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/stage"
 )
 
 // Alert headers, so that subscribers can filter without decoding.
@@ -80,7 +80,11 @@ func failRest(errs []error, err error) []error {
 }
 
 // Process implements stage.Stage.
-func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
+func (s *Stage) Process(ctx context.Context, msgs []stage.Msg) []stage.Result {
+	return stage.Errs(s.process(ctx, msgs))
+}
+
+func (s *Stage) process(ctx context.Context, msgs []stage.Msg) []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	errs := make([]error, len(msgs))
@@ -100,11 +104,8 @@ func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
 	}
 	var last uint64
 	for i, m := range msgs {
-		var seq uint64
-		if md, err := m.Metadata(); err == nil {
-			seq = md.Sequence.Stream
-		}
-		out, err := s.apply(m.Data(), seq)
+		seq := m.Seq
+		out, err := s.apply(m.Data, seq)
 		if err != nil {
 			errs[i] = err
 			continue

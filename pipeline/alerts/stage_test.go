@@ -21,6 +21,7 @@ import (
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/stage"
 )
 
 // openBus starts an embedded NATS (listening on a free port when listen).
@@ -197,11 +198,11 @@ func TestStageRestartDedup(t *testing.T) {
 		for msg := range batch.Messages() {
 			msgs = append(msgs, msg)
 		}
-		errs := st.Process(ctx, msgs)
+		errs := processJS(ctx, st, msgs)
 		if errs[0] != nil {
 			// The process dies: a new one gets the batch again.
 			st = newStage()
-			errs = st.Process(ctx, msgs)
+			errs = processJS(ctx, st, msgs)
 		}
 		for i := range msgs {
 			if errs[i] != nil {
@@ -213,7 +214,7 @@ func TestStageRestartDedup(t *testing.T) {
 			// the batch again and does not count it twice.
 			lostAcks = true
 			st = newStage()
-			for i, err := range st.Process(ctx, msgs) {
+			for i, err := range processJS(ctx, st, msgs) {
 				if err != nil {
 					t.Fatal(i, err)
 				}
@@ -271,7 +272,7 @@ func TestHotReload(t *testing.T) {
 			for msg := range batch.Messages() {
 				msgs = append(msgs, msg)
 			}
-			for i, err := range st.Process(ctx, msgs) {
+			for i, err := range processJS(ctx, st, msgs) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -453,4 +454,22 @@ func diff(t *testing.T, got, want []*Alert) {
 			t.Logf("extra:   %s", s)
 		}
 	}
+}
+
+// processJS runs JetStream messages through a stage as the runner hands
+// them over, and returns the errors.
+func processJS(ctx context.Context, st stage.Stage, msgs []jetstream.Msg) []error {
+	in := make([]stage.Msg, len(msgs))
+	for i, m := range msgs {
+		in[i] = stage.Msg{Subject: m.Subject(), Data: m.Data(), Header: stage.Header(m.Headers()), Delivered: 1}
+		if md, err := m.Metadata(); err == nil {
+			in[i].Seq, in[i].Delivered = md.Sequence.Stream, md.NumDelivered
+		}
+	}
+	res := st.Process(ctx, in)
+	errs := make([]error, len(res))
+	for i, r := range res {
+		errs[i] = r.Err
+	}
+	return errs
 }

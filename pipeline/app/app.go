@@ -26,6 +26,7 @@ import (
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/connectors"
+	enrichstage "github.com/iwom/iwom/pipeline/enrich"
 	"github.com/iwom/iwom/pipeline/metrics"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/stage"
@@ -167,7 +168,8 @@ func (a *App) EnrichRunner() (*stage.Runner, error) {
 			return nil, fmt.Errorf("building enricher: %w", err)
 		}
 	}
-	st := &enrich.Stage{E: e, Bus: a.Bus, Limits: a.Limits(), Workers: a.Cfg.Enrich.Workers}
+	_, maxBytes := bus.MaxMsgSizes(a.Cfg.NATS)
+	st := &enrichstage.Stage{E: e, Limits: a.Limits(), MaxBytes: maxBytes, Workers: a.Cfg.Enrich.Workers}
 	n := a.Cfg.NATS
 	return a.runner(DurableEnrich, bus.StreamRaw, bus.RawPrefix+">", st, n.FetchBatch, n.FetchWait), nil
 }
@@ -194,6 +196,7 @@ func (a *App) SinkRunner() (*stage.Runner, error) {
 	}
 	r := a.runner(name, bus.StreamEnriched, bus.EnrichedPrefix+">", st, c.BatchSize, c.FlushInterval)
 	r.MaxAckPending = 2 * c.BatchSize
+	r.HoldMin, r.HoldMax = c.RetryMin, c.RetryMax
 	return r, nil
 }
 
@@ -222,7 +225,7 @@ func (a *App) sinkStage(conn driver.Conn, m *chsink.Metrics) (*chsink.Stage, err
 	a.closers = append(a.closers, store.Close)
 	log := a.Log.With().Str("stage", name).Logger()
 	l := chsink.NewLedger(conn, c.Database, store, c.Partition, c.Partitions, log)
-	a.sink = chsink.NewStage(chsink.NewWriter(conn, c.Database), l, c.RetryMin, c.RetryMax, m, log)
+	a.sink = chsink.NewStage(chsink.NewWriter(conn, c.Database), l, m, log)
 	return a.sink, nil
 }
 

@@ -47,10 +47,10 @@ func TestRetryThenDeadLetter(t *testing.T) {
 	var attemptsBad atomic.Int64
 	var okSeen sync.Map // distinct messages processed well (a panicked batch is redelivered whole)
 	panicked := atomic.Bool{}
-	st := Func(func(_ context.Context, msgs []jetstream.Msg) []error {
+	st := Func(func(_ context.Context, msgs []Msg) []Result {
 		errs := make([]error, len(msgs))
 		for i, m := range msgs {
-			switch string(m.Data()) {
+			switch string(m.Data) {
 			case "m7":
 				attemptsBad.Add(1)
 				errs[i] = errors.New("downstream refused m7")
@@ -60,12 +60,12 @@ func TestRetryThenDeadLetter(t *testing.T) {
 				if panicked.CompareAndSwap(false, true) {
 					panic("boom")
 				}
-				okSeen.Store(string(m.Data()), true)
+				okSeen.Store(string(m.Data), true)
 			default:
-				okSeen.Store(string(m.Data()), true)
+				okSeen.Store(string(m.Data), true)
 			}
 		}
-		return errs
+		return Errs(errs)
 	})
 	r := &Runner{Name: "test", Stream: bus.StreamRaw, Subject: bus.RawPrefix + ">", Stage: st, Batch: 5, Wait: 100 * time.Millisecond, Bus: b, Log: zerolog.Nop()}
 	done := make(chan struct{})
@@ -129,21 +129,17 @@ func TestOutputTooLargeIsDeadLettered(t *testing.T) {
 	}
 	_, enrichedMax := bus.MaxMsgSizes(b.Config())
 	var attempts atomic.Int64
-	st := Func(func(ctx context.Context, msgs []jetstream.Msg) []error {
-		outs := make([]bus.Out, len(msgs))
+	st := Func(func(ctx context.Context, msgs []Msg) []Result {
+		res := make([]Result, len(msgs))
 		for i, m := range msgs {
-			data := m.Data()
-			if string(m.Data()) == "m4" {
+			data := m.Data
+			if string(m.Data) == "m4" {
 				attempts.Add(1)
 				data = make([]byte, enrichedMax+1)
 			}
-			outs[i] = bus.Out{Subject: bus.EnrichedSubject("weibo"), Data: data, MsgID: string(m.Data())}
+			res[i].Outs = []Out{{Subject: bus.EnrichedSubject("weibo"), Data: data, MsgID: string(m.Data)}}
 		}
-		errs := make([]error, len(msgs))
-		for i, r := range b.PublishAll(ctx, outs) {
-			errs[i] = r.Err
-		}
-		return errs
+		return res
 	})
 	r := &Runner{Name: "big", Stream: bus.StreamRaw, Subject: bus.RawPrefix + ">", Stage: st, Batch: 3, Wait: 100 * time.Millisecond, Bus: b, Log: zerolog.Nop()}
 	done := make(chan struct{})
@@ -217,4 +213,118 @@ func FuzzDecide(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A message whose stage needs something unavailable is held in progress
+// and processed again until it goes through: not redelivered behind the
+// runner's back (the hold outlasts ack_wait), not dead-lettered (even with
+// max_deliver 1), processed again without the others of its batch.
+func TestHoldWhileUnavailable(t *testing.T) {
+	b := openBus(t, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		if _, err := b.Publish(ctx, bus.Out{Subject: bus.RawSubject("weibo"), Data: []byte(fmt.Sprintf("m%d", i)), MsgID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	until := time.Now().Add(3 * time.Second) // longer than ack_wait (2s)
+	var calls sync.Map
+	var maxDelivered atomic.Uint64
+	st := Func(func(_ context.Context, msgs []Msg) []Result {
+		res := make([]Result, len(msgs))
+		for i, m := range msgs {
+			n, _ := calls.LoadOrStore(string(m.Data), new(atomic.Int64))
+			n.(*atomic.Int64).Add(1)
+			if m.Delivered > maxDelivered.Load() {
+				maxDelivered.Store(m.Delivered)
+			}
+			if string(m.Data) == "m1" && time.Now().Before(until) {
+				res[i].Err = fmt.Errorf("ClickHouse down: %w", ErrUnavailable)
+			}
+		}
+		return res
+	})
+	r := &Runner{Name: "hold", Stream: bus.StreamRaw, Subject: bus.RawPrefix + ">", Stage: st, Batch: 10, Wait: 100 * time.Millisecond, Parallel: 1,
+		HoldMin: 100 * time.Millisecond, HoldMax: 200 * time.Millisecond, Bus: b, Log: zerolog.Nop()}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	for deadline := time.Now().Add(20 * time.Second); r.Processed() < 3 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if r.Processed() != 3 {
+		t.Fatalf("processed %d of 3", r.Processed())
+	}
+	if d := maxDelivered.Load(); d != 1 {
+		t.Errorf("a message was delivered %d times: the hold did not keep it in progress", d)
+	}
+	for _, k := range []string{"m0", "m2"} {
+		if n, _ := calls.Load(k); n.(*atomic.Int64).Load() != 1 {
+			t.Errorf("%s processed %d times, want once", k, n.(*atomic.Int64).Load())
+		}
+	}
+	if n, _ := calls.Load("m1"); n.(*atomic.Int64).Load() < 5 {
+		t.Errorf("m1 processed %d times while held", n.(*atomic.Int64).Load())
+	}
+	var letters int
+	_ = b.ReadAll(context.Background(), bus.StreamDLQ, bus.DLQSubject("hold"), func(jetstream.Msg) error { letters++; return nil })
+	if letters != 0 {
+		t.Errorf("%d dead letters", letters)
+	}
+}
+
+// committer records, at each Commit, how many outputs the stream held.
+type committer struct {
+	Func
+	b      *bus.Bus
+	stored []uint64
+}
+
+func (c *committer) Commit(ctx context.Context, msgs []Msg, res []Result) error {
+	s, err := c.b.JS.Stream(ctx, bus.StreamEnriched)
+	if err != nil {
+		return err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return err
+	}
+	c.stored = append(c.stored, info.State.Msgs)
+	return nil
+}
+
+// The commit step runs after the batch's outputs are stored, before acks.
+func TestCommitAfterOutputsStored(t *testing.T) {
+	b := openBus(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; i < 4; i++ {
+		if _, err := b.Publish(ctx, bus.Out{Subject: bus.RawSubject("weibo"), Data: []byte(fmt.Sprintf("m%d", i)), MsgID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &committer{b: b, Func: func(_ context.Context, msgs []Msg) []Result {
+		res := make([]Result, len(msgs))
+		for i, m := range msgs {
+			res[i].Outs = []Out{{Subject: bus.EnrichedSubject("weibo"), Data: m.Data, MsgID: string(m.Data)}}
+		}
+		return res
+	}}
+	r := &Runner{Name: "commit", Stream: bus.StreamRaw, Subject: bus.RawPrefix + ">", Stage: c, Batch: 4, Wait: 200 * time.Millisecond, Parallel: 1, Bus: b, Log: zerolog.Nop()}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); r.Processed() < 4 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	var total uint64
+	for _, n := range c.stored {
+		total = n
+	}
+	if r.Processed() != 4 || len(c.stored) == 0 || total != 4 {
+		t.Errorf("processed %d; outputs stored at each commit %v, want all 4 by the last", r.Processed(), c.stored)
+	}
 }

@@ -7,13 +7,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/rs/zerolog"
 
-	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/stage"
 )
 
 // errAppend marks a batch the driver could not build (a value it cannot
@@ -27,19 +26,17 @@ var errAppend = errors.New("encoding a row for ClickHouse")
 // replace); the materialized views update every rollup from the same
 // block. Its cost is proportional to the batch, whatever is stored.
 //
-// While ClickHouse is unreachable the stage retries with backoff, keeping
-// the messages in progress so JetStream does not redeliver them. An insert
-// that failed may still have been stored, so before trying again the stage
-// reads the batch's posts back from posts_store (Ledger.Resync) and plans
-// again: a retry never writes a row twice. Rows ClickHouse rejects as
+// While ClickHouse is unreachable the stage answers stage.ErrUnavailable,
+// and the runner holds the messages in progress and hands them back with
+// backoff. An insert that failed may still have been stored, so before
+// trying again the stage reads the batch's posts back from posts_store
+// (Ledger.Resync) and plans again: a retry never writes a row twice. Rows ClickHouse rejects as
 // invalid are isolated by bisection and reported as invalid
 // (dead-lettered). One batch is written at a time.
 type Stage struct {
-	W        *Writer
-	L        *Ledger
-	RetryMin time.Duration
-	RetryMax time.Duration
-	Log      zerolog.Logger
+	W   *Writer
+	L   *Ledger
+	Log zerolog.Logger
 	*Metrics
 	// OnInserted, when set, is called after each successful insert with the
 	// rows stored and the time ClickHouse confirmed them (benchmarks use it
@@ -84,8 +81,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // NewStage builds the sink stage.
-func NewStage(w *Writer, l *Ledger, retryMin, retryMax time.Duration, m *Metrics, log zerolog.Logger) *Stage {
-	return &Stage{W: w, L: l, RetryMin: retryMin, RetryMax: retryMax, Log: log, Metrics: m,
+func NewStage(w *Writer, l *Ledger, m *Metrics, log zerolog.Logger) *Stage {
+	return &Stage{W: w, L: l, Log: log, Metrics: m,
 		Repair: func(ctx context.Context, hours []time.Time) error {
 			_, err := Repair(ctx, w.Conn, w.Database, hours)
 			return err
@@ -93,12 +90,12 @@ func NewStage(w *Writer, l *Ledger, retryMin, retryMax time.Duration, m *Metrics
 }
 
 // Process implements stage.Stage.
-func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
+func (s *Stage) Process(ctx context.Context, msgs []stage.Msg) []stage.Result {
 	errs := make([]error, len(msgs))
 	rows := make([]*post.Enriched, 0, len(msgs))
 	idx := make([]int, 0, len(msgs))
 	for i, m := range msgs {
-		e, err := post.DecodeEnriched(m.Data())
+		e, err := post.DecodeEnriched(m.Data)
 		if err != nil {
 			errs[i] = err
 			continue
@@ -114,19 +111,22 @@ func (s *Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
 		idx = append(idx, i)
 	}
 	if len(rows) == 0 {
-		return errs
+		return stage.Errs(errs)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rowErrs := s.store(ctx, rows, msgs)
+	rowErrs := s.store(ctx, rows)
 	for j, err := range rowErrs {
 		errs[idx[j]] = err
 	}
-	return errs
+	return stage.Errs(errs)
 }
 
-// store writes rows and returns one error per row.
-func (s *Stage) store(ctx context.Context, rows []*post.Enriched, msgs []jetstream.Msg) []error {
+// store writes rows and returns one error per row. What fails for want of
+// ClickHouse (unreachable, timeouts, a table renamed away, the server
+// restarting) wraps stage.ErrUnavailable: the runner holds it and calls
+// again.
+func (s *Stage) store(ctx context.Context, rows []*post.Enriched) []error {
 	out := make([]error, len(rows))
 	fail := func(err error) []error {
 		for i := range out {
@@ -134,64 +134,47 @@ func (s *Stage) store(ctx context.Context, rows []*post.Enriched, msgs []jetstre
 		}
 		return out
 	}
-	lastProgress := time.Now()
-	for attempt := 1; ; attempt++ {
-		err := s.ready(ctx)
+	err := s.ready(ctx)
+	if err == nil {
+		var changes []Change
+		var at []int
+		changes, at, err = s.L.Plan(rows)
+		if err != nil {
+			return fail(err) // the state store failed: redelivered later
+		}
+		s.Skipped.Add(float64(len(rows) - len(changes)))
+		if len(changes) == 0 {
+			return out
+		}
+		start := time.Now()
+		var bad []RowError
+		bad, err = s.W.Write(ctx, changes)
 		if err == nil {
-			var changes []Change
-			var at []int
-			changes, at, err = s.L.Plan(rows)
-			if err != nil {
-				return fail(err) // the state store failed: redelivered later
+			now := time.Now()
+			s.InsertSeconds.Observe(now.Sub(start).Seconds())
+			for _, b := range bad {
+				out[at[b.Index]] = fmt.Errorf("%w: encoding row for ClickHouse: %v", post.ErrInvalid, b.Err)
 			}
-			s.Skipped.Add(float64(len(rows) - len(changes)))
-			if len(changes) == 0 {
-				return out
-			}
-			start := time.Now()
-			var bad []RowError
-			bad, err = s.W.Write(ctx, changes)
-			if err == nil {
-				now := time.Now()
-				s.InsertSeconds.Observe(now.Sub(start).Seconds())
-				for _, b := range bad {
-					out[at[b.Index]] = fmt.Errorf("%w: encoding row for ClickHouse: %v", post.ErrInvalid, b.Err)
-				}
-				s.stored(ctx, dropBad(changes, bad), now)
-				if attempt > 1 {
-					s.Log.Info().Int("attempts", attempt).Int("rows", len(rows)).Msg("insert succeeded after retries")
-				}
-				return out
-			}
-			if errors.Is(err, errAppend) || IsDataError(err) {
-				for i, e := range s.bisect(ctx, changes) {
-					out[at[i]] = e
-				}
-				return out
-			}
-			// Unless nothing was sent, the insert may have been stored:
-			// read its posts back before planning again.
-			if !errors.Is(err, ErrNotSent) {
-				s.markUncertain(changes)
-			}
+			s.stored(ctx, dropBad(changes, bad), now)
+			return out
 		}
-		if ctx.Err() != nil {
-			return fail(fmt.Errorf("inserting into ClickHouse: %w", ctx.Err()))
-		}
-		// Anything but a data error (unreachable, timeouts, a table
-		// renamed away, the server restarting) is held and retried.
-		s.Retries.Inc()
-		if attempt == 1 || attempt%10 == 0 {
-			s.Log.Warn().Err(err).Int("attempt", attempt).Int("rows", len(rows)).Msg("ClickHouse insert failed; holding the batch and retrying")
-		}
-		if time.Since(lastProgress) > time.Second {
-			for _, m := range msgs {
-				_ = m.InProgress()
+		if errors.Is(err, errAppend) || IsDataError(err) {
+			for i, e := range s.bisect(ctx, changes) {
+				out[at[i]] = e
 			}
-			lastProgress = time.Now()
+			return out
 		}
-		backoff.Sleep(ctx, backoff.Delay(attempt, s.RetryMin, s.RetryMax))
+		// Unless nothing was sent, the insert may have been stored:
+		// read its posts back before planning again.
+		if !errors.Is(err, ErrNotSent) {
+			s.markUncertain(changes)
+		}
 	}
+	if ctx.Err() != nil {
+		return fail(fmt.Errorf("inserting into ClickHouse: %w", ctx.Err()))
+	}
+	s.Retries.Inc()
+	return fail(fmt.Errorf("ClickHouse insert of %d rows: %w: %w", len(rows), stage.ErrUnavailable, err))
 }
 
 var errResync = errors.New("bringing the sink state in line with ClickHouse")
@@ -313,7 +296,7 @@ func (s *Stage) bisect(ctx context.Context, changes []Change) []error {
 				s.markUncertain(changes[lo:hi])
 			}
 			for i := lo; i < hi; i++ {
-				out[i] = err // transient: retried by redelivery
+				out[i] = fmt.Errorf("ClickHouse insert: %w: %w", stage.ErrUnavailable, err) // held and retried
 			}
 			return
 		}

@@ -46,13 +46,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/backoff"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/stage"
 )
 
 // Headers of a delivery.
@@ -569,39 +569,33 @@ func Summary(a *alerts.Alert) string {
 // time and in order: an alert below MinSeverity is skipped; one the
 // endpoint refuses, one that cannot be decoded and one still undelivered
 // after RetryFor are dead-lettered (iwom.dlq.<durable>) with the error as
-// the reason. While an alert is retried, every message of the batch is
-// kept in progress (InProgress every KeepAlive), so that JetStream neither
-// redelivers it to another forwarder nor counts the hold as deliveries. A
-// shutdown interrupts the retries (after the runner's grace period) and
-// hands the message back to the stream.
+// the reason. While an alert is retried, the runner keeps every message
+// of the batch in progress, so that JetStream neither redelivers it to
+// another forwarder nor counts the hold as deliveries. A shutdown
+// interrupts the retries (after the runner's grace period) and hands the
+// message back to the stream.
 type Stage struct{ F *Forwarder }
 
 // Process implements stage.Stage.
-func (s Stage) Process(ctx context.Context, msgs []jetstream.Msg) []error {
+func (s Stage) Process(ctx context.Context, msgs []stage.Msg) []stage.Result {
 	errs := make([]error, len(msgs))
-	// None of msgs is acked before Process returns: hold them all.
-	hold := func() {
-		for _, m := range msgs {
-			_ = m.InProgress()
-		}
-	}
 	for i, m := range msgs {
-		if sev, err := strconv.Atoi(m.Headers().Get(alerts.HdrSeverity)); err == nil && sev < s.F.MinSeverity {
+		if sev, err := strconv.Atoi(m.Header.Get(alerts.HdrSeverity)); err == nil && sev < s.F.MinSeverity {
 			continue
 		}
-		if s.F.MinSeverity > 0 && m.Headers().Get(alerts.HdrSeverity) == "" {
+		if s.F.MinSeverity > 0 && m.Header.Get(alerts.HdrSeverity) == "" {
 			var al alerts.Alert
-			if json.Unmarshal(m.Data(), &al) == nil && al.Severity < s.F.MinSeverity {
+			if json.Unmarshal(m.Data, &al) == nil && al.Severity < s.F.MinSeverity {
 				continue
 			}
 		}
-		err := s.F.Deliver(ctx, m.Data(), hold)
+		err := s.F.Deliver(ctx, m.Data, nil)
 		if errors.Is(err, ErrRejected) || errors.Is(err, ErrUnavailable) {
 			err = deadLetter{err}
 		}
 		errs[i] = err
 	}
-	return errs
+	return stage.Errs(errs)
 }
 
 // deadLetter sends err to the dead-letter stream (it wraps post.ErrInvalid)

@@ -255,7 +255,7 @@ func (m *fakeMsg) InProgress() error    { m.progress.Add(1); return nil }
 // runner's verdict: nil acks, post.ErrInvalid dead-letters with the error as
 // the reason, anything else naks).
 func process(ctx context.Context, f *Forwarder, data []byte) error {
-	return Stage{F: f}.Process(ctx, []jetstream.Msg{&fakeMsg{data: data}})[0]
+	return Stage{F: f}.Process(ctx, []stage.Msg{{Data: data}})[0].Err
 }
 
 // counter counts the requests an endpoint gets.
@@ -527,42 +527,11 @@ func TestShutdownDuringOutageHandsTheMessageBack(t *testing.T) {
 	}
 }
 
-// While an alert is retried, every message of the batch is kept in
-// progress, and no longer once Process returned.
-func TestStageKeepsTheBatchInProgressWhileRetrying(t *testing.T) {
-	failUntil := time.Now().Add(150 * time.Millisecond)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if time.Now().Before(failUntil) {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-	}))
-	defer srv.Close()
-	f := &Forwarder{URL: srv.URL, Secret: secret, BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond, KeepAlive: 10 * time.Millisecond, Log: zerolog.Nop()}
-	data := alertJSON(t)
-	msgs := []*fakeMsg{{data: data}, {data: data}, {data: data}}
-	for i, err := range (Stage{F: f}).Process(context.Background(), []jetstream.Msg{msgs[0], msgs[1], msgs[2]}) {
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
-		}
-	}
-	counts := make([]int64, len(msgs))
-	for i, m := range msgs {
-		if counts[i] = m.progress.Load(); counts[i] < 3 {
-			t.Errorf("message %d kept in progress %d times during a 150ms outage, want ≥ 3", i, counts[i])
-		}
-	}
-	time.Sleep(50 * time.Millisecond)
-	for i, m := range msgs {
-		if n := m.progress.Load(); n != counts[i] {
-			t.Errorf("message %d kept in progress after Process returned (%d → %d)", i, counts[i], n)
-		}
-	}
-}
-
-// Issue 13: against real JetStream with a 1s ack_wait and two pull loops,
-// an alert held through a 2.5s outage is not redelivered behind the
-// forwarder's back: one delivery from the stream, one POST that succeeds.
-func TestIssue13StageHoldsTheMessageThroughAnOutage(t *testing.T) {
+// Against real JetStream with a 1s ack_wait and two pull loops, an alert
+// held through a 2.5s outage is not redelivered behind the forwarder's back
+// (the runner keeps the batch in progress): one delivery from the stream,
+// one POST that succeeds.
+func TestStageHoldsTheMessageThroughAnOutage(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.NATS.EmbeddedListen = ""
@@ -593,10 +562,10 @@ func TestIssue13StageHoldsTheMessageThroughAnOutage(t *testing.T) {
 	}
 	f := &Forwarder{URL: srv.URL, Secret: secret, BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond, KeepAlive: cfg.NATS.AckWait / 3, Log: zerolog.Nop()}
 	var maxDelivered atomic.Uint64
-	st := stage.Func(func(ctx context.Context, msgs []jetstream.Msg) []error {
+	st := stage.Func(func(ctx context.Context, msgs []stage.Msg) []stage.Result {
 		for _, m := range msgs {
-			if md, err := m.Metadata(); err == nil && md.NumDelivered > maxDelivered.Load() {
-				maxDelivered.Store(md.NumDelivered)
+			if m.Delivered > maxDelivered.Load() {
+				maxDelivered.Store(m.Delivered)
 			}
 		}
 		return Stage{F: f}.Process(ctx, msgs)
