@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build of the single static iwom binary. gse's dictionary, the
-# sentiment model, the default config and watch-list, the ClickHouse DDL and
-# the dashboard (with its ECharts bundle) are embedded in the binary; the
-# runtime image adds only a CJK font.
+# Multi-stage build of the single static iwom binary: the pipeline and the
+# operator's tools (iwomlab, the development binary, is not built). gse's
+# dictionary, the sentiment model, the default config and watch-list, the
+# ClickHouse DDL and the dashboard (with its ECharts bundle) are embedded in
+# the binary; the runtime image adds only a CJK font.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./

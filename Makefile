@@ -3,23 +3,29 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO      ?= go
 BIN     := bin/iwom
+LAB_BIN := bin/iwomlab
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DEMO_DIR ?= .demo
 DEMO_COUNT ?= 20000
 # SOURCE=gen (default) generates posts in-process; SOURCE=weibo, weibo-mobile,
 # wechat-mp, wechat-push or http runs that platform connector against a
-# local fake platform serving the same generated posts.
+# local fake platform serving the same generated posts (iwomlab run: the fake
+# platforms are test code, kept out of the production binary).
 SOURCE ?= gen
 DEMO_SOURCE := $(if $(filter gen,$(SOURCE)),gen,fake:$(SOURCE))
+DEMO_RUN    := $(if $(filter gen,$(SOURCE)),$(BIN),$(LAB_BIN))
 
-.PHONY: help build test test-unit test-e2e lint vet fmt-check tidy-check demo demo-broker demo-serve demo-stop clickhouse bench clean fuzz chaos browser screenshot dashboard-assets
+.PHONY: help build lab test test-unit test-e2e lint vet fmt-check tidy-check demo demo-broker demo-serve demo-stop clickhouse bench clean fuzz chaos browser screenshot dashboard-assets
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build the iwom binary into bin/
+build: ## build the production binary bin/iwom (the pipeline and the operator's tools)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/iwom
+
+lab: build ## build bin/iwomlab beside bin/iwom: training, evaluation, benchmarks, fake-platform runs (development only)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(LAB_BIN) ./cmd/iwomlab
 
 clickhouse: ## make sure a ClickHouse answers on localhost:9000 (installs and starts one when missing)
 	test/clickhouse.sh start
@@ -27,10 +33,10 @@ clickhouse: ## make sure a ClickHouse answers on localhost:9000 (installs and st
 DASHBOARD_LISTEN ?= 127.0.0.1:8080
 DASHBOARD_URL := http://$(DASHBOARD_LISTEN)/\#brand=siemens,cocacola,cmb&range=24h
 
-demo: build clickhouse demo-stop ## run the whole pipeline on a generated crisis, print the per-brand table, the alerts and the crisis brand's reports, then serve the dashboard and print its URL
+demo: build $(if $(filter gen,$(SOURCE)),,lab) clickhouse demo-stop ## run the whole pipeline on a generated crisis, print the per-brand table, the alerts and the crisis brand's reports, then serve the dashboard and print its URL
 	rm -rf $(DEMO_DIR)
 	IWOM_DATA_DIR=$(DEMO_DIR) $(BIN) migrate
-	IWOM_DATA_DIR=$(DEMO_DIR) IWOM_LOG_FORMAT=console $(BIN) run --source $(DEMO_SOURCE) --count $(DEMO_COUNT) --seed 1 --scenario crisis --drain
+	IWOM_DATA_DIR=$(DEMO_DIR) IWOM_LOG_FORMAT=console $(DEMO_RUN) run --source $(DEMO_SOURCE) --count $(DEMO_COUNT) --seed 1 --scenario crisis --drain
 	@echo
 	@echo "== Posts per brand and sentiment (SELECT … FROM iwom.posts) =="
 	@$(BIN) report summary

@@ -1,10 +1,12 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +51,49 @@ func TestBenchHarness(t *testing.T) {
 		if md := bench.Markdown(rs); !strings.Contains(md, "| "+r.Mode+" |") {
 			t.Errorf("markdown:\n%s", md)
 		}
+	}
+}
+
+// The benchmarks are iwomlab's: bench e2e --processes runs the stages from
+// the production iwom beside iwomlab; bench enrich and report bench answer
+// on this machine.
+func TestBenchCLI(t *testing.T) {
+	bin := iwomlabBinary(t)
+	db := fmt.Sprintf("iwom_benchcli_%d", os.Getpid())
+	env := append(os.Environ(), "IWOM_DATA_DIR="+t.TempDir(), "IWOM_CLICKHOUSE_ADDR="+ch.Addr(), "IWOM_LOG_LEVEL=warn")
+	lab := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("iwomlab %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return out
+	}
+
+	var e2e bench.Result
+	out := lab("bench", "e2e", "--processes", "--rate", "300", "--duration", "3s", "--series-interval", "1s", "--database", db, "--format", "json")
+	if err := json.Unmarshal(out, &e2e); err != nil {
+		t.Fatalf("bench e2e JSON: %v\n%s", err, out)
+	}
+	if e2e.Mode != "processes" || e2e.Posts < 600 || len(e2e.PeakRSSMB) != 3 {
+		t.Errorf("bench e2e --processes: mode %q, %d posts, peak RSS of %v", e2e.Mode, e2e.Posts, e2e.PeakRSSMB)
+	}
+
+	var enr struct {
+		Posts     int     `json:"posts"`
+		PostsPerS float64 `json:"posts_per_s"`
+	}
+	out = lab("bench", "enrich", "--gen", "300", "--format", "json")
+	if err := json.Unmarshal(out, &enr); err != nil || enr.Posts != 300 || enr.PostsPerS <= 0 {
+		t.Errorf("bench enrich: %+v, %v\n%s", enr, err, out)
+	}
+
+	out = lab("report", "bench", "--posts", "3000", "--days", "2", "--window", "24h", "--runs", "1", "--raw-runs", "1", "--db", db+"_reports")
+	if !strings.Contains(string(out), "REPORT") || !strings.Contains(string(out), "volume") {
+		t.Errorf("report bench:\n%s", out)
 	}
 }

@@ -16,32 +16,48 @@ import (
 	"github.com/iwom/iwom/pipeline/config"
 )
 
+// binDir holds the binaries the tests build, side by side: iwomlab's
+// bench e2e --processes runs the stages from the iwom beside it.
 var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
+	binDirOnce sync.Once
+	binDir     string
+	binDirErr  error
+	builds     = map[string]*build{"iwom": {}, "iwomlab": {}}
 )
 
-// iwomBinary builds cmd/iwom once for the tests that run it.
-func iwomBinary(t *testing.T) string {
+type build struct {
+	once sync.Once
+	path string
+	out  []byte
+	err  error
+}
+
+// iwomBinary builds cmd/iwom (the production binary) once for the tests
+// that run it.
+func iwomBinary(t *testing.T) string { return buildBinary(t, "iwom") }
+
+// iwomlabBinary builds cmd/iwomlab (training, evaluation, benchmarks, fake
+// platforms) once, beside iwom, for the tests that run its commands.
+func iwomlabBinary(t *testing.T) string {
+	iwomBinary(t)
+	return buildBinary(t, "iwomlab")
+}
+
+func buildBinary(t *testing.T, name string) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "iwom-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "iwom")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/iwom").CombinedOutput()
-		if err != nil {
-			binErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("building iwom: %v", binErr)
+	binDirOnce.Do(func() { binDir, binDirErr = os.MkdirTemp("", "iwom-bin-") })
+	if binDirErr != nil {
+		t.Fatalf("building %s: %v", name, binDirErr)
 	}
-	return binPath
+	b := builds[name]
+	b.once.Do(func() {
+		b.path = filepath.Join(binDir, name)
+		b.out, b.err = exec.Command("go", "build", "-o", b.path, "../cmd/"+name).CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("building %s: %v\n%s", name, b.err, b.out)
+	}
+	return b.path
 }
 
 type composeFile struct {

@@ -2,6 +2,10 @@ package test
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +61,43 @@ func TestConnectorsIntoClickHouse(t *testing.T) {
 			}
 			if got := e.count("SELECT uniqExact(platform, id) FROM " + e.db + ".posts_store"); got != raw {
 				t.Errorf("%d distinct posts stored, the raw stream holds %d", got, raw)
+			}
+		})
+	}
+}
+
+// iwomlab run --source fake:<kind> runs the whole pipeline with one
+// connector of each kind against a local fake platform (make demo
+// SOURCE=<kind>): it drains, and every post the connector published is
+// stored once.
+func TestConnectorsFakeSourceCLI(t *testing.T) {
+	bin := iwomlabBinary(t)
+	for _, kind := range registry.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, nil)
+			cmd := exec.Command(bin, "run", "--source", "fake:"+kind, "--count", "400", "--seed", "3", "--scenario", "crisis",
+				"--end", testEnd.Format(time.RFC3339), "--drain", "--drain-timeout", "2m", "--no-alerts")
+			cmd.Env = append(os.Environ(), "IWOM_DATA_DIR="+t.TempDir(), "IWOM_NATS_EMBEDDED_LISTEN=127.0.0.1:-1",
+				"IWOM_METRICS_LISTEN=", "IWOM_CLICKHOUSE_ADDR="+ch.Addr(), "IWOM_CLICKHOUSE_DATABASE="+e.db, "IWOM_LOG_FORMAT=json")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("iwomlab run --source fake:%s: %v\n%s", kind, err, out)
+			}
+			var published uint64
+			for _, l := range strings.Split(string(out), "\n") {
+				var m struct {
+					Message   string `json:"message"`
+					Published uint64 `json:"published"`
+				}
+				if json.Unmarshal([]byte(l), &m) == nil && m.Message == "source finished" {
+					published = m.Published
+				}
+			}
+			if published < 50 {
+				t.Fatalf("fake:%s published %d posts:\n%s", kind, published, out)
+			}
+			if got := e.count("SELECT count() FROM " + e.db + ".posts"); got != published {
+				t.Errorf("iwom.posts has %d posts, the source published %d", got, published)
 			}
 		})
 	}

@@ -11,12 +11,12 @@ import (
 	"github.com/iwom/iwom/test/shareddata"
 )
 
-// TestTrainSentimentCLI checks the comparison modes of `iwom train
+// TestTrainSentimentCLI checks the comparison modes of `iwomlab train
 // sentiment`: a model trained on the row split or a baseline run can never
 // be written as the shipped model, and the baseline's JSON carries the
 // polarity scores per file.
 func TestTrainSentimentCLI(t *testing.T) {
-	bin := iwomBinary(t)
+	bin := iwomlabBinary(t)
 	out := filepath.Join(t.TempDir(), "model.bin.gz")
 	for _, tc := range []struct {
 		args []string
@@ -29,10 +29,10 @@ func TestTrainSentimentCLI(t *testing.T) {
 		cmd := exec.Command(bin, append([]string{"train", "sentiment", "--data", t.TempDir()}, tc.args...)...)
 		b, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(b), tc.want) {
-			t.Errorf("iwom train sentiment %v: err %v, output %q; want a failure saying %q", tc.args, err, b, tc.want)
+			t.Errorf("iwomlab train sentiment %v: err %v, output %q; want a failure saying %q", tc.args, err, b, tc.want)
 		}
 		if _, err := os.Stat(out); err == nil {
-			t.Fatalf("iwom train sentiment %v wrote %s", tc.args, out)
+			t.Fatalf("iwomlab train sentiment %v wrote %s", tc.args, out)
 		}
 	}
 
@@ -42,7 +42,7 @@ func TestTrainSentimentCLI(t *testing.T) {
 	}
 	b, err := exec.Command(bin, "train", "sentiment", "--baseline", "--split", "rows", "--format", "json", "--data", data).Output()
 	if err != nil {
-		t.Fatalf("iwom train sentiment --baseline: %v", err)
+		t.Fatalf("iwomlab train sentiment --baseline: %v", err)
 	}
 	var rep struct {
 		Split   string `json:"split"`

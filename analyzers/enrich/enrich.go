@@ -159,7 +159,7 @@ func (e *Enricher) Predict(text string) sentiment.Prediction {
 // PredictText scores a labelled text as a whole, normalised, simplified and
 // with brand names masked, but without cutting a repost chain off: corpora
 // label the text they hold, and some hold only a quoted chain. It is what
-// `iwom eval sentiment` measures.
+// `iwomlab eval sentiment` measures.
 func (e *Enricher) PredictText(text string) sentiment.Prediction {
 	return e.predict(normalize.Simplified(normalize.Text(text)))
 }

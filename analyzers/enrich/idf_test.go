@@ -16,7 +16,7 @@ func sharedData(t *testing.T) string {
 	return shareddata.DirOrSkip(t)
 }
 
-// The shipped IDF table (configs/dict/idf.txt) is what `iwom train
+// The shipped IDF table (configs/dict/idf.txt) is what `iwomlab train
 // keywords` builds from the shared corpora with the shipped dictionaries.
 func TestIDFReproducible(t *testing.T) {
 	if testing.Short() || raceEnabled {
@@ -33,6 +33,6 @@ func TestIDFReproducible(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), []byte(dict.IDF)) {
-		t.Error("configs/dict/idf.txt differs from what the corpora and dictionaries give: run iwom train keywords")
+		t.Error("configs/dict/idf.txt differs from what the corpora and dictionaries give: run iwomlab train keywords")
 	}
 }

@@ -5,7 +5,7 @@
 // excluded names (a brand's own names) are left out.
 //
 // The IDF table (configs/dict/idf.txt) is built from the shared corpora by
-// BuildIDF (`iwom train keywords`): document frequencies of the segmented,
+// BuildIDF (`iwomlab train keywords`): document frequencies of the segmented,
 // normalised texts of weibo_emotion_17k, waimai_10k,
 // online_shopping_10_cats and ChnSentiCorp_htl_all, each distinct text
 // counted once.

@@ -6,7 +6,7 @@
 // single tokens; white space and punctuation are dropped; Latin words are
 // lower-cased; a degree adverb or negator is split off a word the HMM made
 // up with it (太甜 → 太 甜). Evaluate scores the segmentation against a
-// gold file in the SIGHAN format (`iwom eval segment`).
+// gold file in the SIGHAN format (`iwomlab eval segment`).
 package segment
 
 import (

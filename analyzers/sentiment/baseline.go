@@ -10,7 +10,7 @@ import (
 // naive Bayes over character bigrams". NaiveBayesBaseline rebuilds it so
 // the shipped model can be compared with it on the same split, and so the
 // figures quoted in docs/QUALITY.md can be reproduced
-// (`iwom train sentiment --baseline`).
+// (`iwomlab train sentiment --baseline`).
 
 // NaiveBayesBaseline trains, for each of the Corpora files in dataDir, a
 // multinomial naive Bayes over the character bigrams of the file's

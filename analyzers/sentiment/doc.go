@@ -134,16 +134,16 @@
 // each file and the held-out scores are stored in the model file
 // (Model.Metadata). To rebuild model.bin.gz:
 //
-//	iwom train sentiment --data ../shared/data/sentiment --out analyzers/sentiment/model.bin.gz
+//	iwomlab train sentiment --data ../shared/data/sentiment --out analyzers/sentiment/model.bin.gz
 //	go generate ./analyzers/sentiment/    # the same, without the iwom binary
 //
 // TestEmbeddedModelReproducible retrains and checks that the result equals
-// the embedded model; `iwom train sentiment` says so too.
+// the embedded model; `iwomlab train sentiment` says so too.
 //
 // # Held-out scores of the embedded model
 //
 // Polarity is decided by the sign of Score; "neutral" is the share of
-// held-out texts that Score labels neutral. `iwom eval sentiment` gives the
+// held-out texts that Score labels neutral. `iwomlab eval sentiment` gives the
 // same figures through the enrich stage's normalisation and brand masking,
 // but for waimai_10k (0.9011 there: masking 可口可乐 in one review flips
 // it).
@@ -166,8 +166,8 @@
 // 0.90", holds on a random row split, where copies of a post land on both
 // sides (NB: 0.922 there, and this model's recipe 0.952); on this split,
 // where no held-out text was trained on, the same naive Bayes reaches
-// 0.873 (NaiveBayesBaseline; `iwom train sentiment --baseline [--split
-// rows]` and `iwom train sentiment --split rows`). Row accuracy here is
+// 0.873 (NaiveBayesBaseline; `iwomlab train sentiment --baseline [--split
+// rows]` and `iwomlab train sentiment --split rows`). Row accuracy here is
 // dominated by a few duplicated posts: two gratitude posts mentioning 难过,
 // 绝望, 牺牲 make 48 of the 1544 rows (3.1 points). This model gets both
 // wrong; the only change found that fixes them (the emotion head's

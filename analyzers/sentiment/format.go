@@ -188,7 +188,7 @@ func (md *Metadata) validate() error {
 }
 
 // Equal reports whether two models have the same weights and metadata
-// (as `iwom train sentiment` checks a retrained model against the
+// (as `iwomlab train sentiment` checks a retrained model against the
 // embedded one).
 func (m *Model) Equal(o *Model) bool {
 	if m == nil || o == nil {

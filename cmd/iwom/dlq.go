@@ -11,12 +11,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/termsafe"
 )
 
-func dlqCmd(g *globals) *cobra.Command {
+func dlqCmd(g *cli.Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "dlq", Short: "Inspect dead letters (iwom.dlq.<stage>)"}
 	var full bool
 	list := &cobra.Command{
@@ -28,7 +29,7 @@ func dlqCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				subj = bus.DLQSubject(args[0])
 			}
-			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
@@ -78,7 +79,7 @@ func dlqCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("parsing SEQ %q: %w", args[0], err)
 			}
-			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
@@ -117,7 +118,7 @@ replay the file.`,
 			if len(args) == 1 {
 				subj = bus.DLQSubject(args[0])
 			}
-			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/iwom/iwom/cmd/internal/cli"
 )
 
 // healthCmd probes a /healthz or /readyz endpoint; container healthchecks
 // use it because the runtime image has no shell or curl.
-func healthCmd() *cobra.Command {
+func healthCmd(*cli.Globals) *cobra.Command {
 	var url string
 	var timeout time.Duration
 	cmd := &cobra.Command{

@@ -8,13 +8,13 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/spf13/cobra"
-)
 
-func init() { addCommand(natsCmd) }
+	"github.com/iwom/iwom/cmd/internal/cli"
+)
 
 // natsCmd runs the embedded NATS server on its own, so that separate iwom
 // processes on one machine share a broker without installing one.
-func natsCmd(g *globals) *cobra.Command {
+func natsCmd(g *cli.Globals) *cobra.Command {
 	var listen, store string
 	cmd := &cobra.Command{
 		Use:   "nats",
@@ -34,10 +34,10 @@ production, run the official NATS server or a JetStream cluster instead.`,
 				return fmt.Errorf("parsing --listen port: %w", err)
 			}
 			if store == "" {
-				store = g.cfg.DataDir + "/jetstream"
+				store = g.Cfg.DataDir + "/jetstream"
 			}
 			opts := &server.Options{Host: host, Port: p, JetStream: true, StoreDir: store, NoSigs: true, NoLog: true,
-				MaxPayload: g.cfg.NATS.MaxMsgSize + 256<<10, Username: g.cfg.NATS.User, Password: g.cfg.NATS.Password}
+				MaxPayload: g.Cfg.NATS.MaxMsgSize + 256<<10, Username: g.Cfg.NATS.User, Password: g.Cfg.NATS.Password}
 			srv, err := server.NewServer(opts)
 			if err != nil {
 				return fmt.Errorf("configuring NATS: %w", err)
@@ -47,7 +47,7 @@ production, run the official NATS server or a JetStream cluster instead.`,
 				srv.Shutdown()
 				return fmt.Errorf("NATS did not start on %s", listen)
 			}
-			g.log.Info().Str("url", srv.ClientURL()).Str("store", store).Msg("NATS server with JetStream running")
+			g.Log.Info().Str("url", srv.ClientURL()).Str("store", store).Msg("NATS server with JetStream running")
 			<-cmd.Context().Done()
 			srv.Shutdown()
 			srv.WaitForShutdown()

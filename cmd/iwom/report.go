@@ -15,14 +15,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/termsafe"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
-	"github.com/iwom/iwom/sinks/clickhouse/bench"
 	"github.com/iwom/iwom/sinks/clickhouse/report"
 )
 
-func reportCmd(g *globals) *cobra.Command {
+func reportCmd(g *cli.Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Print IWOM reports queried from the ClickHouse rollups (volume, sov, sentiment, keywords, kols, top-posts, spikes)",
@@ -35,13 +35,13 @@ in --tz) or --since 24h|7d, --interval 5m|15m|hour|day, --tz (default UTC),
 	for _, s := range report.Specs() {
 		cmd.AddCommand(namedReportCmd(g, s))
 	}
-	cmd.AddCommand(summaryCmd(g), checkCmd(g), rebuildCmd(g), reportBenchCmd(g))
+	cmd.AddCommand(summaryCmd(g), checkCmd(g), rebuildCmd(g))
 	return cmd
 }
 
 // namedReportCmd turns report s's parameters into flags; the values go to
 // the same parser as the API's query string.
-func namedReportCmd(g *globals, s *report.Spec) *cobra.Command {
+func namedReportCmd(g *cli.Globals, s *report.Spec) *cobra.Command {
 	var brands, platforms []string
 	str := map[string]*string{}
 	cmd := &cobra.Command{
@@ -62,16 +62,16 @@ func namedReportCmd(g *globals, s *report.Spec) *cobra.Command {
 				}
 			})
 			v.Set("format", *str["format"])
-			conn, err := chsink.Open(g.cfg.ClickHouse)
+			conn, err := chsink.Open(g.Cfg.ClickHouse)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			wl, err := app.LoadWatchList(g.cfg.Enrich.BrandsFile)
+			wl, err := app.LoadWatchList(g.Cfg.Enrich.BrandsFile)
 			if err != nil {
 				return err
 			}
-			e := &report.Engine{Conn: conn, DB: g.cfg.ClickHouse.Database, WatchList: wl}
+			e := &report.Engine{Conn: conn, DB: g.Cfg.ClickHouse.Database, WatchList: wl}
 			res, err := e.Run(cmd.Context(), s.Name, v)
 			if err != nil {
 				if errors.Is(err, report.ErrBadParam) {
@@ -117,10 +117,10 @@ func namedReportCmd(g *globals, s *report.Spec) *cobra.Command {
 	return cmd
 }
 
-func openCH(g *globals) (driver.Conn, error) { return chsink.Open(g.cfg.ClickHouse) }
+func openCH(g *cli.Globals) (driver.Conn, error) { return chsink.Open(g.Cfg.ClickHouse) }
 
 // summaryCmd is the per-brand table `make demo` has printed since the start.
-func summaryCmd(g *globals) *cobra.Command {
+func summaryCmd(g *cli.Globals) *cobra.Command {
 	var format string
 	var since time.Duration
 	cmd := &cobra.Command{
@@ -137,7 +137,7 @@ func summaryCmd(g *globals) *cobra.Command {
 			if since > 0 {
 				from = time.Now().Add(-since)
 			}
-			rows, err := chsink.BrandSummary(cmd.Context(), conn, g.cfg.ClickHouse.Database, from)
+			rows, err := chsink.BrandSummary(cmd.Context(), conn, g.Cfg.ClickHouse.Database, from)
 			if err != nil {
 				return err
 			}
@@ -176,7 +176,7 @@ func window(from, to string) (time.Time, time.Time, error) {
 	return f, t, nil
 }
 
-func checkCmd(g *globals) *cobra.Command {
+func checkCmd(g *cli.Globals) *cobra.Command {
 	var from, to string
 	cmd := &cobra.Command{
 		Use:   "check",
@@ -192,7 +192,7 @@ func checkCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer conn.Close()
-			ms, err := chsink.CheckRollups(cmd.Context(), conn, g.cfg.ClickHouse.Database, f, t)
+			ms, err := chsink.CheckRollups(cmd.Context(), conn, g.Cfg.ClickHouse.Database, f, t)
 			if err != nil {
 				return err
 			}
@@ -205,7 +205,7 @@ func checkCmd(g *globals) *cobra.Command {
 			}
 			if len(ms) > 0 {
 				fmt.Fprintf(os.Stderr, "%d rollup groups differ from iwom.posts (iwom report rebuild fixes them)\n", len(ms))
-				return exitCode(1)
+				return cli.ExitCode(1)
 			}
 			fmt.Println("every rollup equals iwom.posts")
 			return nil
@@ -216,7 +216,7 @@ func checkCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func rebuildCmd(g *globals) *cobra.Command {
+func rebuildCmd(g *cli.Globals) *cobra.Command {
 	var from, to string
 	var all bool
 	cmd := &cobra.Command{
@@ -245,7 +245,7 @@ writes the same hours (iwom report check tells whether it is needed).`,
 				t = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 			}
 			start := time.Now()
-			hours, fixed, err := chsink.RepairRange(cmd.Context(), conn, g.cfg.ClickHouse.Database, f, t)
+			hours, fixed, err := chsink.RepairRange(cmd.Context(), conn, g.Cfg.ClickHouse.Database, f, t)
 			if err != nil {
 				return err
 			}
@@ -256,49 +256,5 @@ writes the same hours (iwom report check tells whether it is needed).`,
 	cmd.Flags().BoolVar(&all, "all", false, "every hour that holds posts (the default)")
 	cmd.Flags().StringVar(&from, "from", "", "repair the hours from (RFC 3339)")
 	cmd.Flags().StringVar(&to, "to", "", "repair the hours before (RFC 3339)")
-	return cmd
-}
-
-func reportBenchCmd(g *globals) *cobra.Command {
-	var o bench.Options
-	var load bool
-	cmd := &cobra.Command{
-		Use:   "bench",
-		Short: "Load generated posts into a scratch database and time every report from the rollups against the same query on iwom.posts",
-		Long: `Loads --posts generated, enriched posts over --days straight into database
---db (with the sink's Writer, in time order, not through NATS; the
-materialized views fill the rollups as it goes), measures what the sink
-pays at this size (loading its state store from ClickHouse, then the median
-5,000-post batch with 500 re-observations: plan, insert, commit), then
-times each report over a --window window ending at the
-newest post: from the rollups (the report code), and the same question
-asked of iwom.posts directly. --load=false reuses what --db holds. The
-database is dropped at the end unless --keep.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := openCH(g)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			o.Load = load
-			o.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-			res, err := bench.Run(cmd.Context(), conn, o)
-			if err != nil {
-				return err
-			}
-			return res.Write(os.Stdout)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&o.DB, "db", "iwom_bench", "scratch database (created, and dropped unless --keep)")
-	f.IntVar(&o.Posts, "posts", 1_000_000, "posts to load")
-	f.IntVar(&o.Days, "days", 30, "days the posts span")
-	f.DurationVar(&o.Window, "window", 7*24*time.Hour, "report window (ends at the newest post)")
-	f.IntVar(&o.Runs, "runs", 5, "timed runs per report (the median is reported)")
-	f.IntVar(&o.RawRuns, "raw-runs", 3, "timed runs per query on iwom.posts")
-	f.BoolVar(&load, "load", true, "load the posts (false: measure what --db holds)")
-	f.BoolVar(&o.Keep, "keep", false, "keep the database")
-	f.Uint64Var(&o.Seed, "seed", 1, "generator seed")
 	return cmd
 }

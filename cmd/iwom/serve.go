@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/api"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
@@ -21,9 +22,7 @@ import (
 	"github.com/iwom/iwom/sinks/clickhouse/report"
 )
 
-func init() { addCommand(serveCmd) }
-
-func serveCmd(g *globals) *cobra.Command {
+func serveCmd(g *cli.Globals) *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -49,7 +48,7 @@ errors are logged without their passwords and tokens.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg := g.cfg
+			cfg := g.Cfg
 			if listen == "" {
 				listen = cfg.API.Listen
 			}
@@ -72,19 +71,19 @@ errors are logged without their passwords and tokens.`,
 				return nil
 			}
 			engine := &report.Engine{Conn: conn, DB: cfg.ClickHouse.Database, WatchList: wl}
-			srv := api.New(engine, cfg.API.TokenList(), cfg.API.QueryTimeout, cfg.API.MaxConcurrent, reg, ready, g.log.With().Str("component", "api").Logger())
+			srv := api.New(engine, cfg.API.TokenList(), cfg.API.QueryTimeout, cfg.API.MaxConcurrent, reg, ready, g.Log.With().Str("component", "api").Logger())
 			srv.Dashboard = dashboard.Handler()
 			srv.MaxStreams, srv.MaxClientStreams = cfg.API.MaxStreams, cfg.API.MaxClientStreams
 			go connectAlertFeed(ctx, g, srv)
 			if cfg.Metrics.Listen != "" && cfg.Metrics.Listen != listen {
 				go func() {
 					if err := metrics.Serve(ctx, cfg.Metrics.Listen, reg, ready); err != nil {
-						g.log.Error().Err(err).Str("listen", cfg.Metrics.Listen).Msg("metrics endpoint failed")
+						g.Log.Error().Err(err).Str("listen", cfg.Metrics.Listen).Msg("metrics endpoint failed")
 					}
 				}()
 			}
 			return srv.Serve(ctx, listen, func(a net.Addr) {
-				g.log.Info().Str("listen", a.String()).Str("clickhouse_user", chCfg.User).Bool("auth", len(cfg.API.TokenList()) > 0).Msg("serving the report API")
+				g.Log.Info().Str("listen", a.String()).Str("clickhouse_user", chCfg.User).Bool("auth", len(cfg.API.TokenList()) > 0).Msg("serving the report API")
 			})
 		},
 	}
@@ -94,10 +93,10 @@ errors are logged without their passwords and tokens.`,
 
 // connectAlertFeed opens the bus (retrying until NATS answers or ctx ends)
 // and gives the server its alert feed; it closes the bus when ctx ends.
-func connectAlertFeed(ctx context.Context, g *globals, srv *api.Server) {
-	log := g.log.With().Str("component", "alert-stream").Logger()
+func connectAlertFeed(ctx context.Context, g *cli.Globals, srv *api.Server) {
+	log := g.Log.With().Str("component", "alert-stream").Logger()
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		b, err := bus.Connect(ctx, g.cfg.NATS, log)
+		b, err := bus.Connect(ctx, g.Cfg.NATS, log)
 		if err == nil {
 			srv.SetAlerts(alertFeed(b))
 			log.Info().Str("nats", redactURL(b.ClientURL())).Msg("alert stream connected to NATS")
@@ -106,7 +105,7 @@ func connectAlertFeed(ctx context.Context, g *globals, srv *api.Server) {
 			b.Close()
 			return
 		}
-		log.Warn().Str("error", redactSecrets(err.Error(), g.cfg.Secrets())).Dur("retry_in", wait).Msg("alert stream: NATS not reachable")
+		log.Warn().Str("error", redactSecrets(err.Error(), g.Cfg.Secrets())).Dur("retry_in", wait).Msg("alert stream: NATS not reachable")
 		select {
 		case <-ctx.Done():
 			return
@@ -211,13 +210,13 @@ var urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s"']+@`)
 
 // warnIfWritable logs a warning when the API's ClickHouse user is not
 // read-only (the API never writes; a read-only user makes sure of it).
-func warnIfWritable(ctx context.Context, g *globals, conn driver.Conn, user string) {
+func warnIfWritable(ctx context.Context, g *cli.Globals, conn driver.Conn, user string) {
 	var ro string
 	if err := conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'readonly'").Scan(&ro); err != nil {
-		g.log.Warn().Err(err).Msg("cannot tell whether the API's ClickHouse user is read-only (is ClickHouse up?)")
+		g.Log.Warn().Err(err).Msg("cannot tell whether the API's ClickHouse user is read-only (is ClickHouse up?)")
 		return
 	}
 	if ro == "0" {
-		g.log.Warn().Str("clickhouse_user", user).Msg("the API's ClickHouse user may write: set api.clickhouse_user to a read-only user (schemas/README.md)")
+		g.Log.Warn().Str("clickhouse_user", user).Msg("the API's ClickHouse user may write: set api.clickhouse_user to a read-only user (schemas/README.md)")
 	}
 }

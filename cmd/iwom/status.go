@@ -11,12 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/termsafe"
 )
-
-func init() { addCommand(statusCmd) }
 
 // Status is what `iwom status` reports.
 type Status struct {
@@ -32,7 +31,7 @@ type Status struct {
 	} `json:"clickhouse"`
 }
 
-func statusCmd(g *globals) *cobra.Command {
+func statusCmd(g *cli.Globals) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -41,7 +40,7 @@ func statusCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 20*time.Second)
 			defer cancel()
-			a, err := app.Connect(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
@@ -56,9 +55,9 @@ func statusCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("reading JetStream state: %w", err)
 			}
 			st.Streams, st.DLQ = state.Streams, state.DLQ
-			st.ClickHouse.Addr = g.cfg.ClickHouse.Addr
+			st.ClickHouse.Addr = g.Cfg.ClickHouse.Addr
 			if conn, err := a.ClickHouse(); err == nil {
-				db := g.cfg.ClickHouse.Database
+				db := g.Cfg.ClickHouse.Database
 				if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".posts").Scan(&st.ClickHouse.Posts); err != nil {
 					st.ClickHouse.Error = err.Error()
 				} else {

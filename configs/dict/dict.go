@@ -19,7 +19,7 @@ var Slang string
 //go:embed stopwords.txt
 var StopWordsText string
 
-// IDF is idf.txt: "word idf" lines, built by `iwom train keywords`.
+// IDF is idf.txt: "word idf" lines, built by `iwomlab train keywords`.
 //
 //go:embed idf.txt
 var IDF string

@@ -7,7 +7,7 @@
 //
 // The Engine is deterministic: the same posts in the same order give the
 // same alerts with the same ids, whatever the wall clock, so replays and
-// `iwom eval alerts` are reproducible and a restarted engine re-sends
+// `iwomlab eval alerts` are reproducible and a restarted engine re-sends
 // nothing (alerts carry their id and version as Nats-Msg-Id). The Stage
 // runs it on a JetStream consumer and keeps its state in a KV bucket; the
 // Router and Service split brands among several replicas.

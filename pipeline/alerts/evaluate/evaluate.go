@@ -1,5 +1,5 @@
 // Package evaluate scores the alert rules against generated scenarios with
-// known incidents (`iwom eval alerts`): per rule, precision, recall and the
+// known incidents (`iwomlab eval alerts`): per rule, precision, recall and the
 // delay from an incident's start to its first alert, and the alerts raised
 // on days of pure noise. Everything runs in event time in one process, so a
 // run is deterministic and takes seconds.
@@ -28,7 +28,7 @@ import (
 // storm), scored as a negative spike, a volume spike and a complaint wave.
 const ScenarioCrisis = gen.ScenarioCrisis
 
-// Standard is the suite `iwom eval alerts` runs without --scenario.
+// Standard is the suite `iwomlab eval alerts` runs without --scenario.
 var Standard = []string{ScenarioCrisis, gen.ScenarioSpikes, gen.ScenarioDrift, gen.ScenarioViral, gen.ScenarioKOL, gen.ScenarioNoise}
 
 // DefaultEnd places the scenarios in time (a Monday, 00:00 UTC).

@@ -14,7 +14,7 @@ import (
 
 // Alert-evaluation scenarios: background traffic with daily and weekly
 // seasonality for the watch-list brands, and injected incidents whose truth
-// (Truth.Incidents) `iwom eval alerts` scores the alert rules against. Their
+// (Truth.Incidents) `iwomlab eval alerts` scores the alert rules against. Their
 // volumes and lengths are part of their definition (Options.Count and Span
 // are ignored); End places them in time.
 const (

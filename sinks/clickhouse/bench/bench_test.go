@@ -23,7 +23,7 @@ import (
 //
 //	IWOM_BENCH_POSTS=10000000 go test -run '^$' -bench Reports -benchtime 1x -timeout 3h ./sinks/clickhouse/bench/
 //
-// (or `iwom report bench --posts 10000000`). IWOM_BENCH_KEEP=1 keeps the
+// (or `iwomlab report bench --posts 10000000`). IWOM_BENCH_KEEP=1 keeps the
 // database; IWOM_BENCH_LOAD=0 measures the one a previous run kept.
 func BenchmarkReports(b *testing.B) {
 	posts := envInt(b, "IWOM_BENCH_POSTS", 20000)

@@ -12,20 +12,19 @@ import (
 
 	"github.com/iwom/iwom/analyzers/segment"
 	"github.com/iwom/iwom/analyzers/sentiment"
+	"github.com/iwom/iwom/cmd/internal/cli"
 )
 
-func init() {
-	addCommand(func(g *globals) *cobra.Command {
-		cmd := &cobra.Command{
-			Use:   "eval",
-			Short: "Measure the analyzers on labelled data (sentiment, segment)",
-		}
-		cmd.AddCommand(evalSentimentCmd(g), evalSegmentCmd(g), evalAlertsCmd(g))
-		return cmd
-	})
+func evalCmd(g *cli.Globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Measure the analyzers on labelled data (sentiment, segment)",
+	}
+	cmd.AddCommand(evalSentimentCmd(g), evalSegmentCmd(g), evalAlertsCmd(g))
+	return cmd
 }
 
-func evalSentimentCmd(g *globals) *cobra.Command {
+func evalSentimentCmd(g *cli.Globals) *cobra.Command {
 	var data, textCol, labelCol, labels, format, split string
 	cmd := &cobra.Command{
 		Use:   "sentiment --data FILE.csv [--text-col review] [--label-col label] [--labels binary|emotion7|polarity3]",
@@ -77,7 +76,7 @@ confusion (true class -> predicted class -> rows), and more.`,
 			default:
 				return fmt.Errorf("--split must be heldout or all")
 			}
-			e, _, err := loadEnricher(g)
+			e, _, err := cli.LoadEnricher(g)
 			if err != nil {
 				return err
 			}
@@ -133,7 +132,7 @@ func printEval(w io.Writer, rep *sentiment.EvalReport, format string) error {
 	return nil
 }
 
-func evalSegmentCmd(g *globals) *cobra.Command {
+func evalSegmentCmd(g *cli.Globals) *cobra.Command {
 	var gold, format string
 	cmd := &cobra.Command{
 		Use:   "segment --gold FILE",

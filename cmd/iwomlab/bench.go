@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,26 +13,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/bench"
 )
 
-func init() { addCommand(benchCmd) }
-
-// benchSubcommands are further `iwom bench …` commands from other files.
-var benchSubcommands []func(*globals) *cobra.Command
-
-func benchCmd(g *globals) *cobra.Command {
+func benchCmd(g *cli.Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure iwom on this machine"}
-	cmd.AddCommand(benchE2ECmd(g))
-	for _, c := range benchSubcommands {
-		cmd.AddCommand(c(g))
-	}
+	cmd.AddCommand(benchE2ECmd(g), benchEnrichCmd(g))
 	return cmd
 }
 
-func benchE2ECmd(g *globals) *cobra.Command {
+func benchE2ECmd(g *cli.Globals) *cobra.Command {
 	var o bench.Options
-	var ramp, format, out, readme string
+	var ramp, format, out, readme, iwom string
 	var both bool
 	cmd := &cobra.Command{
 		Use:   "e2e",
@@ -52,10 +47,14 @@ ClickHouse server (when it runs on this machine; null otherwise) and of iwom
 (all its processes, the generator and NATS included), the backlog and iwom's
 resident set. Offers of 10 minutes or more also compare the first and last
 five minutes (first5, last5: posts stored, freshness, CPU per 1,000 posts).
-A soak: iwom bench e2e --rate 5000 --duration 30m.`,
+With --processes the enrich stage and the sink run as "iwom enrich" and "iwom
+sink clickhouse" processes of the iwom binary (--iwom; default: the iwom
+beside iwomlab, else the one on PATH).
+
+A soak: iwomlab bench e2e --rate 5000 --duration 30m.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Cfg, o.Log = g.cfg, g.log
+			o.Cfg, o.Log = g.Cfg, g.Log
 			if !cmd.Flags().Changed("rate") {
 				for _, s := range strings.Split(ramp, ",") {
 					v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
@@ -68,6 +67,13 @@ A soak: iwom bench e2e --rate 5000 --duration 30m.`,
 			modes := []bool{o.Processes}
 			if both {
 				modes = []bool{false, true}
+			}
+			if o.Processes || both {
+				bin, err := iwomBinary(iwom)
+				if err != nil {
+					return err
+				}
+				o.Binary = bin
 			}
 			var results []*bench.Result
 			for _, p := range modes {
@@ -119,6 +125,7 @@ A soak: iwom bench e2e --rate 5000 --duration 30m.`,
 	f.DurationVar(&o.Soak, "soak", time.Minute, "after the ramp, hold 80% of the knee this long")
 	f.BoolVar(&o.Processes, "processes", false, "run enrich and the sink as separate iwom processes")
 	f.BoolVar(&both, "both", false, "run in one process, then as separate processes")
+	f.StringVar(&iwom, "iwom", "", "iwom binary the stages run from with --processes (default: iwom beside iwomlab, else on PATH)")
 	f.BoolVar(&o.Profile, "profile", true, "CPU-profile the in-process run (CPU per stage, top functions)")
 	f.StringVar(&o.Database, "database", "iwom_bench", "ClickHouse database to use (dropped first)")
 	f.Uint64Var(&o.Seed, "seed", 1, "generator seed")
@@ -127,6 +134,26 @@ A soak: iwom bench e2e --rate 5000 --duration 30m.`,
 	f.StringVar(&out, "out", "", "also write e2e.md and e2e.json into this directory")
 	f.StringVar(&readme, "readme", "", "replace the <!-- bench-e2e:start/end --> section of this Markdown file with the table")
 	return cmd
+}
+
+// iwomBinary is the iwom binary that runs the stages as processes: path
+// when given, else iwom in iwomlab's directory (make build and make lab
+// put both in bin/), else iwom on PATH.
+func iwomBinary(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "iwom")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("iwom")
+	if err != nil {
+		return "", errors.New("--processes runs the stages as iwom processes: build bin/iwom (make build) or pass --iwom PATH")
+	}
+	return p, nil
 }
 
 // replaceSection swaps the text between <!-- name:start --> and

@@ -6,12 +6,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/alerts/evaluate"
 )
 
-// evalAlertsCmd is `iwom eval alerts` (a subcommand of eval, in eval.go).
-func evalAlertsCmd(g *globals) *cobra.Command {
+// evalAlertsCmd is `iwomlab eval alerts` (a subcommand of eval, in eval.go).
+func evalAlertsCmd(g *cli.Globals) *cobra.Command {
 	var scenarios []string
 	var seed uint64
 	var format, rules string
@@ -38,12 +39,12 @@ not met. The same seed gives the same report.`,
 			if err != nil {
 				return err
 			}
-			e, wl, err := loadEnricher(g)
+			e, wl, err := cli.LoadEnricher(g)
 			if err != nil {
 				return err
 			}
 			rep, err := evaluate.Run(cmd.Context(), evaluate.Options{Scenarios: scenarios, Seed: seed, Rules: rs, Enricher: e, WatchList: wl,
-				Engine: alerts.Options{Slot: g.cfg.Alerts.Slot, Lateness: g.cfg.Alerts.AllowedLateness}})
+				Engine: alerts.Options{Slot: g.Cfg.Alerts.Slot, Lateness: g.Cfg.Alerts.AllowedLateness}})
 			if err != nil {
 				return err
 			}
@@ -59,7 +60,7 @@ not met. The same seed gives the same report.`,
 				return err
 			}
 			if check && !rep.Targets.Met {
-				return exitCode(1)
+				return cli.ExitCode(1)
 			}
 			return nil
 		},
@@ -71,7 +72,7 @@ not met. The same seed gives the same report.`,
 	cmd.Flags().BoolVar(&check, "check", false, "exit 1 when the targets are not met")
 	cmd.PreRun = func(*cobra.Command, []string) {
 		if rules == "" {
-			rules = g.cfg.Alerts.RulesFile
+			rules = g.Cfg.Alerts.RulesFile
 		}
 	}
 	return cmd

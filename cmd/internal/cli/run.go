@@ -1,11 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,39 +14,54 @@ import (
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
-	"github.com/iwom/iwom/pipeline/connectors/registry"
 	"github.com/iwom/iwom/pipeline/connectors/replay"
 	"github.com/iwom/iwom/pipeline/stage"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 )
 
+// A Source is a built-in --source of the run command beyond gen and replay,
+// which every binary's run has: iwomlab adds fake:<kind>.
+type Source struct {
+	// Prefix starts the --source values it takes, e.g. "fake:".
+	Prefix string
+	// Help names them in --source's help, e.g. "fake:<kind> (…)".
+	Help string
+	// New builds the connector for the --source value arg (Prefix cut
+	// off); gen holds the generator flags of the command.
+	New func(arg string, g *Globals, a *app.App, gen *GenFlags) (connectors.Connector, error)
+}
+
 type sourceFlags struct {
 	source string
 	file   string
 	rate   float64
-	gen    genFlags
+	gen    GenFlags
+	extra  []Source
 }
 
 func (s *sourceFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.source, "source", "", "built-in source to run: gen, replay, fake:<kind> (a connector of that kind against a local fake platform serving generated posts: fake:weibo, fake:weibo-mobile, fake:wechat-mp, fake:wechat-push, fake:http), or empty for none")
+	kinds := []string{"gen", "replay"}
+	for _, x := range s.extra {
+		kinds = append(kinds, x.Help)
+	}
+	cmd.Flags().StringVar(&s.source, "source", "", "built-in source to run: "+strings.Join(kinds, ", ")+", or empty for none")
 	cmd.Flags().StringVar(&s.file, "file", "", "JSONL file of posts (--source replay); - for stdin")
 	cmd.Flags().Float64Var(&s.rate, "rate", 0, "posts per second the source publishes (0: as fast as possible)")
-	s.gen.register(cmd)
+	s.gen.Register(cmd)
 }
 
 // connector builds the chosen source, or nil.
-func (s *sourceFlags) connector(g *globals, a *app.App) (connectors.Connector, error) {
-	if kind, ok := strings.CutPrefix(s.source, "fake:"); ok {
-		if !slices.Contains(registry.Kinds(), kind) {
-			return nil, fmt.Errorf("--source fake:%s: unknown connector kind (%s)", kind, strings.Join(registry.Kinds(), ", "))
+func (s *sourceFlags) connector(g *Globals, a *app.App) (connectors.Connector, error) {
+	for _, x := range s.extra {
+		if arg, ok := strings.CutPrefix(s.source, x.Prefix); ok {
+			return x.New(arg, g, a, &s.gen)
 		}
-		return &fakeSource{kind: kind, gen: s.gen, g: g, a: a}, nil
 	}
 	switch s.source {
 	case "":
 		return nil, nil
 	case "gen":
-		gn, err := s.gen.generator(g)
+		gn, err := s.gen.Generator(g)
 		if err != nil {
 			return nil, err
 		}
@@ -56,17 +70,28 @@ func (s *sourceFlags) connector(g *globals, a *app.App) (connectors.Connector, e
 		if s.file == "" {
 			return nil, errors.New("--source replay needs --file")
 		}
-		c := &replay.Connector{Path: s.file, Rate: s.rate, Limits: limits(g)}
+		c := &replay.Connector{Path: s.file, Rate: s.rate, Limits: Limits(g)}
 		if s.file == "-" {
 			c.In = os.Stdin
 		}
 		return c, nil
 	}
-	return nil, fmt.Errorf("unknown --source %q (gen or replay)", s.source)
+	known := []string{"gen", "replay"}
+	for _, x := range s.extra {
+		known = append(known, x.Prefix+"…")
+	}
+	last := len(known) - 1
+	return nil, fmt.Errorf("unknown --source %q (%s or %s)", s.source, strings.Join(known[:last], ", "), known[last])
 }
 
-func runCmd(g *globals) *cobra.Command {
-	var sf sourceFlags
+// RunCommand is the run command: every stage in one process, the connectors
+// of the config and a built-in source (gen, replay and the extra ones).
+func RunCommand(extra ...Source) Command {
+	return func(g *Globals) *cobra.Command { return runCmd(g, extra) }
+}
+
+func runCmd(g *Globals, extra []Source) *cobra.Command {
+	sf := sourceFlags{extra: extra}
 	var drain, noAlerts, migrate bool
 	var drainTimeout time.Duration
 	cmd := &cobra.Command{
@@ -84,7 +109,7 @@ processed and acknowledged everything.`,
 			if drain && sf.source == "" {
 				return errors.New("--drain needs a finite --source")
 			}
-			a, err := app.Open(ctx, g.cfg, g.log)
+			a, err := app.Open(ctx, g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
@@ -95,12 +120,12 @@ processed and acknowledged everything.`,
 			}
 			var configured []connectors.Connector
 			if !drain {
-				if configured, err = configuredConnectors(g, a, nil, nil); err != nil {
+				if configured, err = ConfiguredConnectors(g, a, nil, nil); err != nil {
 					return err
 				}
 			}
 			if a.Bus.Embedded() && a.Bus.ClientURL() != "" {
-				g.log.Info().Str("url", a.Bus.ClientURL()).Msg("embedded NATS server listening")
+				g.Log.Info().Str("url", a.Bus.ClientURL()).Msg("embedded NATS server listening")
 			}
 			if migrate {
 				if err := doMigrate(ctx, g, a); err != nil {
@@ -118,7 +143,7 @@ processed and acknowledged everything.`,
 			}
 			wait := startRunners(stageCtx, runners)
 			connDone := make(chan error, 1)
-			go func() { connDone <- runConnectors(stageCtx, a, configured) }()
+			go func() { connDone <- RunConnectors(stageCtx, a, configured) }()
 
 			if src != nil {
 				pub := a.Publisher(src.Name())
@@ -129,7 +154,7 @@ processed and acknowledged everything.`,
 					return fmt.Errorf("source %s: %w", src.Name(), err)
 				}
 				st := pub.Stats()
-				g.log.Info().Str("source", src.Name()).Int64("published", st.Published).Int64("duplicates", st.Duplicates).Int64("invalid", st.Invalid).Msg("source finished")
+				g.Log.Info().Str("source", src.Name()).Int64("published", st.Published).Int64("duplicates", st.Duplicates).Int64("invalid", st.Invalid).Msg("source finished")
 			}
 			if drain {
 				dctx, cancel := context.WithTimeout(ctx, drainTimeout)
@@ -145,7 +170,7 @@ processed and acknowledged everything.`,
 				if err != nil {
 					return fmt.Errorf("draining: %w", err)
 				}
-				g.log.Info().Msg("drained: every stage has processed everything")
+				g.Log.Info().Msg("drained: every stage has processed everything")
 				return nil
 			}
 			// A connector that stops with an error (it could not bind its
@@ -208,92 +233,14 @@ func startRunners(ctx context.Context, rs []*stage.Runner) (wait func()) {
 	return wg.Wait
 }
 
-// serveStage runs one stage until the process is signalled.
-func serveStage(cmd *cobra.Command, g *globals, build func(a *app.App) (*stage.Runner, error)) error {
-	ctx := cmd.Context()
-	a, err := app.Connect(ctx, g.cfg, g.log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	r, err := build(a)
-	if err != nil {
-		return err
-	}
-	if err := a.ServeMetrics(ctx); err != nil {
-		return err
-	}
-	return r.Run(ctx)
-}
-
-func enrichCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "enrich",
-		Short: "Run the enrich stage alone (iwom.raw.* → iwom.enriched.*); scale by running several",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serveStage(cmd, g, func(a *app.App) (*stage.Runner, error) { return a.EnrichRunner() })
-		},
-	}
-}
-
-func sinkCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "sink", Short: "Run a sink stage alone"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "clickhouse",
-		Short: "Run the ClickHouse sink alone (iwom.enriched.* → iwom.posts)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serveStage(cmd, g, func(a *app.App) (*stage.Runner, error) { return a.SinkRunner() })
-		},
-	})
-	return cmd
-}
-
-func migrateCmd(g *globals) *cobra.Command {
-	var wait time.Duration
-	cmd := &cobra.Command{
-		Use:   "migrate",
-		Short: "Apply the versioned ClickHouse DDL (idempotent, safe from several replicas)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			conn, err := chsink.Open(g.cfg.ClickHouse)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			deadline := time.Now().Add(wait)
-			for {
-				err = conn.Ping(ctx)
-				if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-					break
-				}
-				time.Sleep(time.Second)
-			}
-			if err != nil {
-				return fmt.Errorf("reaching ClickHouse at %s: %w", g.cfg.ClickHouse.Addr, err)
-			}
-			applied, err := chsink.Migrate(ctx, conn, g.cfg.ClickHouse.Database, g.log)
-			if err != nil {
-				return err
-			}
-			fmt.Printf("database %s: %d migration(s) applied, schema up to date\n", g.cfg.ClickHouse.Database, len(applied))
-			return nil
-		},
-	}
-	cmd.Flags().DurationVar(&wait, "wait", 0, "keep trying to reach ClickHouse this long (for containers starting together)")
-	return cmd
-}
-
-func doMigrate(ctx context.Context, g *globals, a *app.App) error {
+func doMigrate(ctx context.Context, g *Globals, a *app.App) error {
 	conn, err := a.ClickHouse()
 	if err != nil {
 		return err
 	}
 	if err := conn.Ping(ctx); err != nil {
-		return fmt.Errorf("reaching ClickHouse at %s: %w", g.cfg.ClickHouse.Addr, err)
+		return fmt.Errorf("reaching ClickHouse at %s: %w", g.Cfg.ClickHouse.Addr, err)
 	}
-	_, err = chsink.Migrate(ctx, conn, g.cfg.ClickHouse.Database, g.log)
+	_, err = chsink.Migrate(ctx, conn, g.Cfg.ClickHouse.Database, g.Log)
 	return err
 }

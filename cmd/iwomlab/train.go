@@ -12,24 +12,23 @@ import (
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/analyzers/keywords"
 	"github.com/iwom/iwom/analyzers/sentiment"
+	"github.com/iwom/iwom/cmd/internal/cli"
 )
 
 // defaultSharedData is where the shared corpora are from the repository
 // root (see ../shared/README.md).
 const defaultSharedData = "../shared/data/sentiment"
 
-func init() {
-	addCommand(func(g *globals) *cobra.Command {
-		cmd := &cobra.Command{
-			Use:   "train",
-			Short: "Rebuild the shipped models from the shared corpora (sentiment, keywords)",
-		}
-		cmd.AddCommand(trainSentimentCmd(g), trainKeywordsCmd(g))
-		return cmd
-	})
+func trainCmd(g *cli.Globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Rebuild the shipped models from the shared corpora (sentiment, keywords)",
+	}
+	cmd.AddCommand(trainSentimentCmd(g), trainKeywordsCmd(g))
+	return cmd
 }
 
-func trainSentimentCmd(g *globals) *cobra.Command {
+func trainSentimentCmd(g *cli.Globals) *cobra.Command {
 	var data, out, format, splitName string
 	var baseline bool
 	cmd := &cobra.Command{
@@ -41,7 +40,7 @@ func trainSentimentCmd(g *globals) *cobra.Command {
 With --out it writes the model file; it always says whether the result equals the
 embedded model. To replace the shipped model:
 
-  iwom train sentiment --data ../shared/data/sentiment --out analyzers/sentiment/model.bin.gz
+  iwomlab train sentiment --data ../shared/data/sentiment --out analyzers/sentiment/model.bin.gz
 
 For comparison with figures measured another way:
   --split rows   trains and scores on a random row split instead (about one row
@@ -72,7 +71,7 @@ For comparison with figures measured another way:
 			o := sentiment.DefaultTrainOptions()
 			o.DataDir = data
 			o.Split = split
-			o.Logf = func(f string, a ...any) { g.log.Info().Msgf(f, a...) }
+			o.Logf = func(f string, a ...any) { g.Log.Info().Msgf(f, a...) }
 			m, rep, err := sentiment.Train(o)
 			if err != nil {
 				return err
@@ -171,7 +170,7 @@ func printHeldOut(h map[string]*sentiment.EvalReport) {
 	}
 }
 
-func trainKeywordsCmd(g *globals) *cobra.Command {
+func trainKeywordsCmd(g *cli.Globals) *cobra.Command {
 	var data, out string
 	var minDF int
 	cmd := &cobra.Command{

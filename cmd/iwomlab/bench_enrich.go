@@ -15,14 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
-// `iwom bench enrich`, under the bench command of bench.go.
-func init() { benchSubcommands = append(benchSubcommands, benchEnrichCmd) }
-
-// benchResult is what `iwom bench enrich` reports.
+// benchResult is what `iwomlab bench enrich` reports.
 type benchResult struct {
 	Posts            int     `json:"posts"`
 	Bytes            int64   `json:"bytes"`
@@ -37,7 +35,7 @@ type benchResult struct {
 	StartupS     float64 `json:"startup_s"`
 }
 
-func benchEnrichCmd(g *globals) *cobra.Command {
+func benchEnrichCmd(g *cli.Globals) *cobra.Command {
 	var file, format string
 	var workers, repeat, genCount int
 	cmd := &cobra.Command{
@@ -55,7 +53,7 @@ peak_rss_mb is the process's peak resident set size (VmHWM) over the whole run.`
 				workers = runtime.GOMAXPROCS(0)
 			}
 			start := time.Now()
-			e, wl, err := loadEnricher(g)
+			e, wl, err := cli.LoadEnricher(g)
 			if err != nil {
 				return err
 			}
@@ -63,7 +61,7 @@ peak_rss_mb is the process's peak resident set size (VmHWM) over the whole run.`
 
 			var posts []*post.Post
 			if file != "" {
-				posts, err = readPosts(file, post.Limits{MaxTextBytes: g.cfg.Limits.MaxTextBytes})
+				posts, err = readPosts(file, post.Limits{MaxTextBytes: g.Cfg.Limits.MaxTextBytes})
 				if err != nil {
 					return err
 				}
