@@ -10,7 +10,11 @@ import (
 	"time"
 
 	"github.com/iwom/iwom/pipeline/bus"
+	_ "github.com/iwom/iwom/pipeline/connectors/all" // every connector kind
 	"github.com/iwom/iwom/pipeline/connectors/registry"
+	"github.com/iwom/iwom/pipeline/connectors/wechatmp"
+	"github.com/iwom/iwom/pipeline/connectors/weibo"
+	"github.com/iwom/iwom/pipeline/connectors/weibomobile"
 	"github.com/iwom/iwom/test/fakeplatform"
 )
 
@@ -19,7 +23,7 @@ import (
 // in iwom.posts (the conformance suite in pipeline/connectors/conformance
 // checks the raw stream against the platform's truth, across restarts).
 func TestConnectorsIntoClickHouse(t *testing.T) {
-	for _, kind := range []string{registry.KindWeibo, registry.KindWeiboMobile, registry.KindWechatMP} {
+	for _, kind := range []string{weibo.Kind, weibomobile.Kind, wechatmp.Kind} {
 		t.Run(kind, func(t *testing.T) {
 			e := newEnv(t, nil)
 			fp, err := fakeplatform.New(fakeplatform.Options{Count: 1500, Seed: 31, Scenario: "crisis", End: testEnd})

@@ -10,7 +10,9 @@ import (
 	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/connectors"
+	"github.com/iwom/iwom/pipeline/connectors/httpingest"
 	"github.com/iwom/iwom/pipeline/connectors/registry"
+	"github.com/iwom/iwom/pipeline/connectors/wechatpush"
 	"github.com/iwom/iwom/test/fakeplatform"
 )
 
@@ -52,7 +54,7 @@ func (f *fakeConnector) Run(ctx context.Context, pub connectors.Publisher) error
 	}
 	defer fp.Close()
 	listen := ""
-	if f.kind == registry.KindWechatPush || f.kind == registry.KindHTTP {
+	if f.kind == wechatpush.Kind || f.kind == httpingest.Kind {
 		port, err := freeLocalPort()
 		if err != nil {
 			return err
@@ -69,7 +71,7 @@ func (f *fakeConnector) Run(ctx context.Context, pub connectors.Publisher) error
 	}
 	f.g.Log.Info().Str("kind", f.kind).Str("url", fp.URL()).Msg("fake platform serving generated posts")
 	switch f.kind {
-	case registry.KindWechatPush, registry.KindHTTP:
+	case wechatpush.Kind, httpingest.Kind:
 		cctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- c.Run(cctx, pub) }()
@@ -78,7 +80,7 @@ func (f *fakeConnector) Run(ctx context.Context, pub connectors.Publisher) error
 			return err
 		}
 		var serr error
-		if f.kind == registry.KindWechatPush {
+		if f.kind == wechatpush.Kind {
 			p := fp.Pusher("http://" + listen + "/")
 			for i, m := range fp.PushMessages() {
 				// Every third message in each of WeChat's three modes.

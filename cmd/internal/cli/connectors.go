@@ -9,6 +9,7 @@ import (
 
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/connectors"
+	_ "github.com/iwom/iwom/pipeline/connectors/all" // every connector kind
 	"github.com/iwom/iwom/pipeline/connectors/registry"
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/connectors"
+	_ "github.com/iwom/iwom/pipeline/connectors/all" // every connector kind
 	"github.com/iwom/iwom/pipeline/connectors/registry"
 	"github.com/iwom/iwom/pipeline/post"
 )

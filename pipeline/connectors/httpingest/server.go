@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/connectors"
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 	"github.com/iwom/iwom/pipeline/httpauth"
 	"github.com/iwom/iwom/pipeline/post"
 )

@@ -8,8 +8,10 @@
 //	    listen: 127.0.0.1:8081
 //	    token: ${WECHAT_TOKEN}
 //
-// Each kind's keys and defaults are the Config struct of its package
-// (weibo, weibomobile, wechatpush, wechatmp, httpingest).
+// Each kind's keys and defaults are the Config struct of its package.
+// Connector packages register their kind themselves (Register, from an
+// init function); pipeline/connectors/all imports every one of them, so
+// that a process that builds connectors imports it once.
 package registry
 
 import (
@@ -18,6 +20,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -26,12 +29,7 @@ import (
 
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/connectors"
-	"github.com/iwom/iwom/pipeline/connectors/httpingest"
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
-	"github.com/iwom/iwom/pipeline/connectors/wechatmp"
-	"github.com/iwom/iwom/pipeline/connectors/wechatpush"
-	"github.com/iwom/iwom/pipeline/connectors/weibo"
-	"github.com/iwom/iwom/pipeline/connectors/weibomobile"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
@@ -54,18 +52,37 @@ type Deps struct {
 // running and healthy, else why not.
 type Readier interface{ Ready() error }
 
-// Kinds.
-const (
-	KindWeibo       = "weibo"
-	KindWeiboMobile = "weibo-mobile"
-	KindWechatPush  = "wechat-push"
-	KindWechatMP    = "wechat-mp"
-	KindHTTP        = "http"
+// Factory builds a connector of one kind from its entry: it decodes the
+// entry's keys into the kind's Config (Decode) and builds the connector
+// on env.
+type Factory func(e Entry, env kit.Env, deps Deps) (connectors.Connector, error)
+
+var (
+	mu        sync.RWMutex
+	factories = map[string]Factory{}
 )
 
-// Kinds lists the supported kinds.
+// Register makes a connector kind buildable. It panics on a kind
+// registered twice (a programming error, found at start).
+func Register(kind string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := factories[kind]; dup {
+		panic("registry: connector kind " + kind + " registered twice")
+	}
+	factories[kind] = f
+}
+
+// Kinds lists the registered kinds, sorted.
 func Kinds() []string {
-	return []string{KindWeibo, KindWeiboMobile, KindWechatPush, KindWechatMP, KindHTTP}
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(factories))
+	for k := range factories {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Build builds the connector of one entry. Errors name the entry and the
@@ -163,53 +180,23 @@ func build(label string, e Entry, deps Deps) (connectors.Connector, error) {
 	if env.Store == nil {
 		return nil, fail(errors.New("no NATS bus to keep cursors in (Deps.Bus)"))
 	}
-	var c connectors.Connector
-	var err error
-	switch kind {
-	case KindWeibo:
-		cfg := weibo.DefaultConfig()
-		if err = decode(e, &cfg); err == nil {
-			if cfg.SearchWatch {
-				cfg.Search = appendNew(cfg.Search, deps.Keywords)
-			}
-			c, err = weibo.New(cfg, env)
-		}
-	case KindWeiboMobile:
-		cfg := weibomobile.DefaultConfig()
-		if err = decode(e, &cfg); err == nil {
-			if cfg.SearchWatch {
-				cfg.Search = appendNew(cfg.Search, deps.Keywords)
-			}
-			c, err = weibomobile.New(cfg, env)
-		}
-	case KindWechatPush:
-		cfg := wechatpush.DefaultConfig()
-		if err = decode(e, &cfg); err == nil {
-			c, err = wechatpush.New(cfg, env)
-		}
-	case KindWechatMP:
-		cfg := wechatmp.DefaultConfig()
-		if err = decode(e, &cfg); err == nil {
-			c, err = wechatmp.New(cfg, env)
-		}
-	case KindHTTP:
-		cfg := httpingest.DefaultConfig()
-		if err = decode(e, &cfg); err == nil {
-			c, err = httpingest.New(cfg, env)
-		}
-	default:
+	mu.RLock()
+	f := factories[kind]
+	mu.RUnlock()
+	if f == nil {
 		return nil, fail(fmt.Errorf("kind: unknown %q (one of %s)", kind, strings.Join(Kinds(), ", ")))
 	}
+	c, err := f(e, env, deps)
 	if err != nil {
 		return nil, fail(err)
 	}
 	return c, nil
 }
 
-// decode fills cfg (holding its defaults) from the entry's keys other than
+// Decode fills cfg (holding its defaults) from the entry's keys other than
 // kind. Unknown keys are errors, so that a typo is not silently ignored;
 // durations need a unit ("5m"), except 0.
-func decode(e Entry, cfg any) error {
+func Decode(e Entry, cfg any) error {
 	in := make(map[string]any, len(e))
 	for k, v := range e {
 		if k != "kind" {
@@ -316,7 +303,9 @@ func fieldKeys(t reflect.Type) []string {
 	return keys
 }
 
-func appendNew(list, more []string) []string {
+// AppendNew appends to list the strings of more it does not hold yet
+// (the watch-list's terms to a connector's searches).
+func AppendNew(list, more []string) []string {
 	seen := map[string]bool{}
 	for _, s := range list {
 		seen[s] = true

@@ -1,4 +1,4 @@
-package registry
+package registry_test
 
 import (
 	"os"
@@ -11,20 +11,22 @@ import (
 	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
 
+	_ "github.com/iwom/iwom/pipeline/connectors/all"
 	"github.com/iwom/iwom/pipeline/connectors/httpingest"
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
+	"github.com/iwom/iwom/pipeline/connectors/registry"
 	"github.com/iwom/iwom/pipeline/connectors/wechatpush"
 	"github.com/iwom/iwom/pipeline/connectors/weibo"
 	"github.com/iwom/iwom/pipeline/connectors/weibomobile"
 )
 
-func deps() Deps {
-	return Deps{Store: kit.NewMemStore(), Reg: prometheus.NewRegistry(), Log: zerolog.Nop(), Keywords: []string{"西门子", "可口可乐"}}
+func deps() registry.Deps {
+	return registry.Deps{Store: kit.NewMemStore(), Reg: prometheus.NewRegistry(), Log: zerolog.Nop(), Keywords: []string{"西门子", "可口可乐"}}
 }
 
 // entries decodes a connectors: list from YAML as the config loader does:
 // ${VAR} expanded first.
-func entries(t *testing.T, doc string) []Entry {
+func entries(t *testing.T, doc string) []registry.Entry {
 	t.Helper()
 	var v struct {
 		Connectors any `yaml:"connectors"`
@@ -32,7 +34,7 @@ func entries(t *testing.T, doc string) []Entry {
 	if err := yaml.Unmarshal([]byte(os.ExpandEnv(doc)), &v); err != nil {
 		t.Fatalf("parsing YAML: %v\n%s", err, doc)
 	}
-	es, err := Entries(v.Connectors)
+	es, err := registry.Entries(v.Connectors)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +42,8 @@ func entries(t *testing.T, doc string) []Entry {
 }
 
 func TestKinds(t *testing.T) {
-	if got := strings.Join(Kinds(), ","); got != "weibo,weibo-mobile,wechat-push,wechat-mp,http" {
-		t.Errorf("Kinds() = %s", got)
+	if got := strings.Join(registry.Kinds(), ","); got != "http,wechat-mp,wechat-push,weibo,weibo-mobile" { // every kind, registered by its package, sorted
+		t.Errorf("registry.Kinds() = %s", got)
 	}
 }
 
@@ -62,18 +64,18 @@ func TestReadmeExamples(t *testing.T) {
 	kinds := map[string]bool{}
 	for _, b := range blocks {
 		for _, e := range entries(t, b[1]) {
-			c, err := Build(e, deps())
+			c, err := registry.Build(e, deps())
 			if err != nil {
 				t.Errorf("README example: %v\n%s", err, b[1])
 				continue
 			}
-			if _, ok := c.(Readier); !ok {
-				t.Errorf("%s does not implement Readier", c.Name())
+			if _, ok := c.(registry.Readier); !ok {
+				t.Errorf("%s does not implement registry.Readier", c.Name())
 			}
 			kinds[e["kind"].(string)] = true
 		}
 	}
-	for _, k := range Kinds() {
+	for _, k := range registry.Kinds() {
 		if !kinds[k] {
 			t.Errorf("the README has no example for %s", k)
 		}
@@ -98,7 +100,7 @@ connectors:
     token: tok
     timestamp_window: 0
 `)
-	c, err := Build(es[0], deps())
+	c, err := registry.Build(es[0], deps())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +108,7 @@ connectors:
 		t.Errorf("name %q", c.Name())
 	}
 	cfg := weibo.DefaultConfig()
-	if err := decode(es[0], &cfg); err != nil {
+	if err := registry.Decode(es[0], &cfg); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.HomeTimeline || cfg.Users[0] != "1642634100" || cfg.Count != 50 || cfg.Interval != 2*time.Minute ||
@@ -114,24 +116,24 @@ connectors:
 		t.Errorf("decoded %+v", cfg)
 	}
 	pcfg := wechatpush.DefaultConfig()
-	if err := decode(es[1], &pcfg); err != nil || pcfg.TimestampWindow != 0 || pcfg.Listen != "127.0.0.1:8081" {
+	if err := registry.Decode(es[1], &pcfg); err != nil || pcfg.TimestampWindow != 0 || pcfg.Listen != "127.0.0.1:8081" {
 		t.Errorf("wechat-push: %+v %v", pcfg, err)
 	}
-	if _, err := Build(es[1], deps()); err != nil {
+	if _, err := registry.Build(es[1], deps()); err != nil {
 		t.Error(err)
 	}
 }
 
 func TestSearchWatchlist(t *testing.T) {
-	e := Entry{"kind": "weibo-mobile", "name": "m", "search": []any{"西门子", "x"}, "search_watchlist": true}
+	e := registry.Entry{"kind": "weibo-mobile", "name": "m", "search": []any{"西门子", "x"}, "search_watchlist": true}
 	cfg := weibomobile.DefaultConfig()
-	if err := decode(e, &cfg); err != nil {
+	if err := registry.Decode(e, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Build(e, deps()); err != nil {
+	if _, err := registry.Build(e, deps()); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(appendNew(cfg.Search, deps().Keywords), ","); got != "西门子,x,可口可乐" {
+	if got := strings.Join(registry.AppendNew(cfg.Search, deps().Keywords), ","); got != "西门子,x,可口可乐" {
 		t.Errorf("queries %s", got)
 	}
 }
@@ -162,14 +164,14 @@ func TestErrorsNameEntryAndKey(t *testing.T) {
 		{"- {kind: http, name: a, tokens: [0123456789abcdef0]}\n- {kind: http, name: a, tokens: [0123456789abcdef0]}", "connectors[1] (a): name: already used by connectors[0]"},
 	}
 	for _, c := range cases {
-		_, err := BuildAll(entries(t, "connectors:\n"+indent(c.yaml)), deps())
+		_, err := registry.BuildAll(entries(t, "connectors:\n"+indent(c.yaml)), deps())
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%s:\n got %v\nwant %s…", c.yaml, err, c.want)
 		}
 	}
-	_, err := Build(Entry{"kind": "http", "name": "in"}, deps())
+	_, err := registry.Build(registry.Entry{"kind": "http", "name": "in"}, deps())
 	if err == nil || !strings.HasPrefix(err.Error(), "connector (in): tokens") {
-		t.Errorf("Build error: %v", err)
+		t.Errorf("registry.Build error: %v", err)
 	}
 }
 
@@ -177,23 +179,23 @@ func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 
 // TestSecretsNotInErrors: a bad entry's error does not repeat its secrets.
 func TestSecretsNotInErrors(t *testing.T) {
-	_, err := Build(Entry{"kind": "wechat-mp", "name": "mp", "appid": "wx1", "secret": "TOPSECRET", "page_size": 99}, deps())
+	_, err := registry.Build(registry.Entry{"kind": "wechat-mp", "name": "mp", "appid": "wx1", "secret": "TOPSECRET", "page_size": 99}, deps())
 	if err == nil || strings.Contains(err.Error(), "TOPSECRET") {
 		t.Errorf("error %v", err)
 	}
 }
 
 func TestEntries(t *testing.T) {
-	if es, err := Entries(nil); err != nil || es != nil {
+	if es, err := registry.Entries(nil); err != nil || es != nil {
 		t.Errorf("nil: %v %v", es, err)
 	}
-	if _, err := Entries("x"); err == nil {
+	if _, err := registry.Entries("x"); err == nil {
 		t.Error("a string is accepted as a list")
 	}
-	if _, err := Entries([]any{1}); err == nil || !strings.HasPrefix(err.Error(), "connectors[0]") {
+	if _, err := registry.Entries([]any{1}); err == nil || !strings.HasPrefix(err.Error(), "connectors[0]") {
 		t.Errorf("a number entry: %v", err)
 	}
-	es, err := Entries([]any{map[any]any{"kind": "http"}})
+	es, err := registry.Entries([]any{map[any]any{"kind": "http"}})
 	if err != nil || es[0]["kind"] != "http" {
 		t.Errorf("map[any]any: %v %v", es, err)
 	}
@@ -206,7 +208,7 @@ connectors:
   - {kind: http, name: a, tokens: [0123456789abcdef0]}
   - {kind: http, name: b, tokens: [0123456789abcdef0], listen: "127.0.0.1:0"}
 `)
-	cs, err := BuildAll(es, d)
+	cs, err := registry.BuildAll(es, d)
 	if err != nil || len(cs) != 2 {
 		t.Fatalf("%v %v", cs, err)
 	}

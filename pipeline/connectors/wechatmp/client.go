@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 )
 
 // APIError is an errcode answer: {"errcode":40013,"errmsg":"invalid appid"}.

@@ -12,7 +12,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 )
 
 // DefaultBaseURL is the real API host.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/iwom/iwom/analyzers/normalize"
 	"github.com/iwom/iwom/pipeline/connectors"
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 	"github.com/iwom/iwom/pipeline/post"
 )
 

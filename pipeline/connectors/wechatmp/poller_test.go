@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit/kittest"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit/kittest"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/test/fakeplatform"
 )

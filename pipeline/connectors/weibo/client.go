@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 )
 
 // APIError is an error answer of the Open API:

@@ -10,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/connectors"
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 	"github.com/iwom/iwom/pipeline/post"
 )
 

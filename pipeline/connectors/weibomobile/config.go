@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 )
 
 // DefaultBaseURL is the real mobile site.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iwom/iwom/pipeline/connectors/registry/kit"
+	"github.com/iwom/iwom/pipeline/connectors/kit"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
