@@ -11,6 +11,7 @@ import (
 	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
+	chsink "github.com/iwom/iwom/sinks/clickhouse"
 )
 
 // The generated crisis through the whole pipeline: the alert engine fires
@@ -84,7 +85,7 @@ func TestAlertsCrisisFiresUpdatesResolves(t *testing.T) {
 	if n := e.count(q); n != uint64(len(as)) {
 		t.Errorf("%s.alerts has %d rows, the stream %d messages", e.db, n, len(as))
 	}
-	if err := alerts.Insert(context.Background(), e.conn, e.db, as); err != nil {
+	if err := chsink.InsertAlerts(context.Background(), e.conn, e.db, as); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count(q); n != uint64(len(as)) {

@@ -16,11 +16,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iwom/iwom/pipeline/alerts"
+	"github.com/iwom/iwom/pipeline/alerts/alertsrun"
 	"github.com/iwom/iwom/pipeline/alerts/forward"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/stage"
 	"github.com/iwom/iwom/pipeline/termsafe"
+	chsink "github.com/iwom/iwom/sinks/clickhouse"
 )
 
 func alertsCmd(g *globals) *cobra.Command {
@@ -52,7 +54,7 @@ Do not also run the engine inside ` + "`iwom run`" + ` (use iwom run --no-alerts
 			}
 			defer a.Close()
 			m := alerts.NewMetrics(a.Reg)
-			p, err := alerts.LoadParts(a.Bus, g.cfg.Alerts, m, g.log.With().Str("component", "alerts").Logger())
+			p, err := alertsrun.LoadParts(a.Bus, g.cfg.Alerts, m, g.log.With().Str("component", "alerts").Logger())
 			if err != nil {
 				return err
 			}
@@ -61,10 +63,10 @@ Do not also run the engine inside ` + "`iwom run`" + ` (use iwom run --no-alerts
 				if err != nil {
 					return err
 				}
-				p.Archive = alerts.NewArchive(conn, g.cfg.ClickHouse.Database, m)
+				p.Archive = chsink.NewAlertArchive(conn, g.cfg.ClickHouse.Database, m)
 			}
 			a.ServeMetrics(ctx)
-			svc := &alerts.Service{Parts: p, ID: id, Stage: a.Metrics, StatsEvery: g.cfg.Log.StatsInterval}
+			svc := &alertsrun.Service{Parts: p, ID: id, Stage: a.Metrics, StatsEvery: g.cfg.Log.StatsInterval}
 			return svc.Run(ctx)
 		},
 	}
@@ -328,7 +330,7 @@ func alertsArchiveCmd(g *globals) *cobra.Command {
 			var batch []*alerts.Alert
 			n := 0
 			flush := func() error {
-				if err := alerts.Insert(ctx, conn, g.cfg.ClickHouse.Database, batch); err != nil {
+				if err := chsink.InsertAlerts(ctx, conn, g.cfg.ClickHouse.Database, batch); err != nil {
 					return err
 				}
 				n += len(batch)

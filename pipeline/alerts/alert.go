@@ -8,9 +8,13 @@
 // The Engine is deterministic: the same posts in the same order give the
 // same alerts with the same ids, whatever the wall clock, so replays and
 // `iwomlab eval alerts` are reproducible and a restarted engine re-sends
-// nothing (alerts carry their id and version as Nats-Msg-Id). The Stage
-// runs it on a JetStream consumer and keeps its state in a KV bucket; the
-// Router and Service split brands among several replicas.
+// nothing (alerts carry their id and version as Nats-Msg-Id).
+//
+// This package is the engine alone: it imports nothing of NATS or
+// ClickHouse. Its runtime is pipeline/alerts/alertsrun (the stage that runs
+// the engine on a JetStream consumer and keeps its state in a KV bucket, the
+// partition router and the replicas' leases); the alerts' ClickHouse
+// archive is in sinks/clickhouse.
 package alerts
 
 import (
@@ -18,12 +22,20 @@ import (
 	"sort"
 	"strconv"
 	"time"
-
-	"github.com/iwom/iwom/pipeline/bus"
 )
 
 // SchemaVersion of the Alert JSON (schemas/alert.schema.json).
 const SchemaVersion = 2
+
+// SubjectPrefix starts the subject of every alert (bus.AlertsPrefix, which
+// alertsrun's tests check it equals).
+const SubjectPrefix = "iwom.alerts."
+
+// Alert headers, so that subscribers can filter without decoding.
+const (
+	HdrSeverity = "Iwom-Alert-Severity"
+	HdrState    = "Iwom-Alert-State"
+)
 
 // Alert states.
 const (
@@ -131,7 +143,7 @@ type DigestItem struct {
 }
 
 // Subject is where the alert is published: iwom.alerts.<brand>.<rule>.
-func (a *Alert) Subject() string { return bus.AlertSubject(a.Brand, a.Rule) }
+func (a *Alert) Subject() string { return SubjectPrefix + a.Brand + "." + a.Rule }
 
 // MsgID is the Nats-Msg-Id: the incident id and the message's sequence, so
 // a re-sent message is dropped by the stream and each update is kept.

@@ -95,6 +95,10 @@ func (e *Engine) Rules() *Rules { return e.rules }
 // Stats returns the counts so far.
 func (e *Engine) Stats() Stats { return e.stats }
 
+// Options are the engine's options, defaults applied: an engine built with
+// the same Rules and Options starts where this one started.
+func (e *Engine) Options() Options { return e.opts }
+
 // Slot is the engine's slot.
 func (e *Engine) Slot() time.Duration { return e.opts.Slot }
 
@@ -224,6 +228,11 @@ func (e *Engine) eventTime(in *Input) int64 {
 	}
 	return ct
 }
+
+// EventTime is the event time the engine gives in (its created_at, clamped
+// as for counting): what the partition router feeds to TickFor to send the
+// watermark ticks a single engine would reach.
+func (e *Engine) EventTime(in *Input) time.Time { return time.Unix(e.eventTime(in), 0).UTC() }
 
 // TickFor is the last complete slot once an event at t has been seen.
 func (e *Engine) TickFor(t time.Time) int64 { return e.tickAt(t.Unix()) }
@@ -668,4 +677,15 @@ func severity(r *Rule, m float64) int {
 	}
 	f := math.Log(m/sv.Low) / math.Log(sv.High/sv.Low)
 	return sv.Min + int(math.Round(f*float64(sv.Max-sv.Min)))
+}
+
+// OpenAlerts counts the open alerts.
+func (e *Engine) OpenAlerts() int {
+	n := 0
+	for _, bs := range e.brands {
+		for _, st := range bs.Rules {
+			n += len(st.Open)
+		}
+	}
+	return n
 }

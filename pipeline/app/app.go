@@ -23,6 +23,7 @@ import (
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/pipeline/alerts"
+	"github.com/iwom/iwom/pipeline/alerts/alertsrun"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/connectors"
@@ -240,19 +241,20 @@ func SinkDurable(cfg *config.Config) string {
 // AlertsRunner builds the alert engine stage: one engine for every brand
 // on the enriched stream, its state in KV (alerts.state_bucket), alerts
 // also written to ClickHouse when alerts.clickhouse is on. (`iwom alerts
-// run` can split brands among replicas instead: alerts.Service.)
+// run` can split brands among replicas instead: alertsrun.Service.)
 func (a *App) AlertsRunner() *stage.Runner {
 	log := a.Log.With().Str("stage", DurableAlerts).Logger()
 	m := alerts.NewMetrics(a.Reg)
-	var archive *alerts.Archive
+	// An interface: a nil *chsink.AlertArchive in it would not be nil.
+	var archive alertsrun.Archive
 	if a.Cfg.Alerts.ClickHouse {
 		if conn, err := a.ClickHouse(); err != nil {
 			log.Error().Err(err).Msg("opening ClickHouse for alerts; they are only published on NATS")
 		} else {
-			archive = alerts.NewArchive(conn, a.Cfg.ClickHouse.Database, m)
+			archive = chsink.NewAlertArchive(conn, a.Cfg.ClickHouse.Database, m)
 		}
 	}
-	st := alerts.NewSingleStage(a.Bus, a.Cfg.Alerts, archive, m, log)
+	st := alertsrun.NewSingleStage(a.Bus, a.Cfg.Alerts, archive, m, log)
 	n := a.Cfg.NATS
 	r := a.runner(DurableAlerts, bus.StreamEnriched, bus.EnrichedPrefix+">", st, n.FetchBatch, n.FetchWait)
 	// One pull loop: the engine reads posts in stream order.

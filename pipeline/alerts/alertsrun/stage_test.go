@@ -1,4 +1,4 @@
-package alerts
+package alertsrun
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/post"
@@ -45,7 +46,7 @@ func openBus(t *testing.T, listen bool) (*bus.Bus, *config.Config) {
 }
 
 // enrichedOf turns test inputs into enriched posts.
-func enrichedOf(in *Input) *post.Enriched {
+func enrichedOf(in *alerts.Input) *post.Enriched {
 	return &post.Enriched{
 		Post: post.Post{Version: 1, Platform: in.Platform, ID: in.ID, Text: in.Text, CreatedAt: in.CreatedAt, IngestedAt: in.ObservedAt,
 			Author:  post.Author{ID: "u" + in.ID, Name: in.AuthorName, Followers: in.Followers, Verified: in.Verified, VerifiedType: in.VerifiedType},
@@ -55,7 +56,7 @@ func enrichedOf(in *Input) *post.Enriched {
 	}
 }
 
-func publishInputs(t *testing.T, b *bus.Bus, ins []*Input) {
+func publishInputs(t *testing.T, b *bus.Bus, ins []*alerts.Input) {
 	t.Helper()
 	outs := make([]bus.Out, len(ins))
 	for i, in := range ins {
@@ -75,9 +76,9 @@ func publishInputs(t *testing.T, b *bus.Bus, ins []*Input) {
 }
 
 // scenario is a few brands' traffic with storms, as published.
-func scenario(seed uint64, brands ...string) []*Input {
+func scenario(seed uint64, brands ...string) []*alerts.Input {
 	g := newGen(seed)
-	var parts [][]*Input
+	var parts [][]*alerts.Input
 	for i, b := range brands {
 		parts = append(parts, g.stream(b, t0, t0.Add(7*time.Hour), 2, 0.2),
 			g.burst(b, t0.Add(time.Duration(2+i)*time.Hour+17*time.Minute), 20*time.Minute, 120, post.Negative))
@@ -91,13 +92,13 @@ func scenario(seed uint64, brands ...string) []*Input {
 
 // storedAlerts reads the alerts stream: every message, and whether an
 // (id, seq) appears twice.
-func storedAlerts(t *testing.T, b *bus.Bus) ([]*Alert, []string) {
+func storedAlerts(t *testing.T, b *bus.Bus) ([]*alerts.Alert, []string) {
 	t.Helper()
-	var as []*Alert
+	var as []*alerts.Alert
 	seen := map[string]bool{}
 	var dups []string
 	err := b.ReadAll(context.Background(), bus.StreamAlerts, bus.AlertsPrefix+">", func(m jetstream.Msg) error {
-		var a Alert
+		var a alerts.Alert
 		if err := json.Unmarshal(m.Data(), &a); err != nil {
 			return err
 		}
@@ -118,7 +119,7 @@ func storedAlerts(t *testing.T, b *bus.Bus) ([]*Alert, []string) {
 }
 
 // canon is the alerts without their wall-clock field, sorted.
-func canon(as []*Alert) []string {
+func canon(as []*alerts.Alert) []string {
 	var out []string
 	for _, a := range as {
 		c := *a
@@ -130,9 +131,9 @@ func canon(as []*Alert) []string {
 	return out
 }
 
-func expected(t *testing.T, rs *Rules, ins []*Input) []*Alert {
+func expected(t *testing.T, rs *alerts.Rules, ins []*alerts.Input) []*alerts.Alert {
 	e := mustEngine(t, rs)
-	var out []*Alert
+	var out []*alerts.Alert
 	for i, in := range ins {
 		out = append(out, e.Observe(in, uint64(i+1))...)
 	}
@@ -172,7 +173,7 @@ func TestStageRestartDedup(t *testing.T) {
 
 	acfg := testAlertsConfig(cfg, rulesFile)
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
+	m := alerts.NewMetrics(reg)
 	newStage := func() *Stage { return NewSingleStage(b, acfg, nil, m, zerolog.Nop()) }
 	cons, err := b.Consumer(ctx, bus.StreamEnriched, b.ConsumerConfig("alerts-test", bus.EnrichedPrefix+">", 1000))
 	if err != nil {
@@ -256,7 +257,7 @@ func TestHotReload(t *testing.T) {
 	ins := scenario(12, "a", "b", "c")
 	publishInputs(t, b, ins)
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
+	m := alerts.NewMetrics(reg)
 	st := NewSingleStage(b, testAlertsConfig(cfg, rulesFile), nil, m, zerolog.Nop())
 	cons, err := b.Consumer(ctx, bus.StreamEnriched, b.ConsumerConfig("alerts-test", bus.EnrichedPrefix+">", 1000))
 	if err != nil {
@@ -310,7 +311,7 @@ func TestHotReload(t *testing.T) {
 	got, _ := storedAlerts(t, b)
 	brands := map[string]bool{}
 	for _, a := range got {
-		if a.State == StateFiring {
+		if a.State == alerts.StateFiring {
 			brands[a.Brand] = true
 		}
 	}
@@ -343,13 +344,13 @@ func TestReplicasSplitBrands(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var svcs []*Service
-	var regs []*Metrics
+	var regs []*alerts.Metrics
 	buses := []*bus.Bus{b1, b2}
 	if os.Getenv("ZZ_ONE") != "" {
 		buses = buses[:1]
 	}
 	for i, b := range buses {
-		m := NewMetrics(prometheus.NewRegistry())
+		m := alerts.NewMetrics(prometheus.NewRegistry())
 		p, err := LoadParts(b, acfg, m, zerolog.Nop())
 		if err != nil {
 			t.Fatal(err)
@@ -435,7 +436,7 @@ func value(c prometheus.Metric) float64 {
 	return m.Gauge.GetValue()
 }
 
-func diff(t *testing.T, got, want []*Alert) {
+func diff(t *testing.T, got, want []*alerts.Alert) {
 	t.Helper()
 	g, w := map[string]bool{}, map[string]bool{}
 	for _, s := range canon(got) {

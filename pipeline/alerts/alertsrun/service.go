@@ -1,10 +1,11 @@
-package alerts
+package alertsrun
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/metrics"
@@ -44,22 +46,22 @@ func ScopePartition(n, k int) string { return "n" + strconv.Itoa(n) + "p" + strc
 type Parts struct {
 	Bus     *bus.Bus
 	Cfg     config.Alerts
-	Rules   *Rules
-	Options Options
-	Archive *Archive
-	Metrics *Metrics
+	Rules   *alerts.Rules
+	Options alerts.Options
+	Archive Archive
+	Metrics *alerts.Metrics
 	Log     zerolog.Logger
 }
 
 // LoadParts reads the rules (alerts.rules_file, or the embedded default)
 // and derives the engine options from the configuration.
-func LoadParts(b *bus.Bus, cfg config.Alerts, m *Metrics, log zerolog.Logger) (*Parts, error) {
-	rs, err := LoadRules(cfg.RulesFile)
+func LoadParts(b *bus.Bus, cfg config.Alerts, m *alerts.Metrics, log zerolog.Logger) (*Parts, error) {
+	rs, err := alerts.LoadRules(cfg.RulesFile)
 	if err != nil {
 		return nil, err
 	}
-	opts := Options{Slot: cfg.Slot, Lateness: cfg.AllowedLateness}
-	if _, err := NewEngine(rs, opts); err != nil {
+	opts := alerts.Options{Slot: cfg.Slot, Lateness: cfg.AllowedLateness}
+	if _, err := alerts.NewEngine(rs, opts); err != nil {
 		return nil, err
 	}
 	return &Parts{Bus: b, Cfg: cfg, Rules: rs, Options: opts, Metrics: m, Log: log}, nil
@@ -69,7 +71,7 @@ func LoadParts(b *bus.Bus, cfg config.Alerts, m *Metrics, log zerolog.Logger) (*
 // enriched stream (`iwom run`). Its KV store opens at the first batch. When
 // the rules file cannot be loaded it logs why and starts with the embedded
 // rules, and keeps watching the file (hot reload) until it is fixed.
-func NewSingleStage(b *bus.Bus, cfg config.Alerts, archive *Archive, m *Metrics, log zerolog.Logger) *Stage {
+func NewSingleStage(b *bus.Bus, cfg config.Alerts, archive Archive, m *alerts.Metrics, log zerolog.Logger) *Stage {
 	p, err := LoadParts(b, cfg, m, log)
 	if err != nil {
 		log.Error().Err(err).Str("file", cfg.RulesFile).Msg("loading the alert rules; using the embedded rules until the file is fixed")
@@ -78,14 +80,14 @@ func NewSingleStage(b *bus.Bus, cfg config.Alerts, archive *Archive, m *Metrics,
 		if p, err = LoadParts(b, def, m, log); err != nil {
 			// The embedded rules are tested; only a bad alerts.slot gets here.
 			log.Error().Err(err).Msg("loading the embedded alert rules")
-			p = &Parts{Bus: b, Rules: &Rules{Version: RulesVersion}, Options: Options{Slot: time.Minute}, Metrics: m, Log: log}
+			p = &Parts{Bus: b, Rules: &alerts.Rules{Version: alerts.RulesVersion}, Options: alerts.Options{Slot: time.Minute}, Metrics: m, Log: log}
 		}
 		p.Cfg = cfg
 	}
 	p.Archive = archive
-	eng, err := NewEngine(p.Rules, p.Options)
+	eng, err := alerts.NewEngine(p.Rules, p.Options)
 	if err != nil {
-		eng, _ = NewEngine(&Rules{Version: RulesVersion}, Options{})
+		eng, _ = alerts.NewEngine(&alerts.Rules{Version: alerts.RulesVersion}, alerts.Options{})
 	}
 	return &Stage{Engine: eng, Bus: b, Archive: archive, Input: InputEnriched, Metrics: m,
 		Reload: NewReloader(cfg.RulesFile, cfg.ReloadInterval, p.Rules), Log: log,
@@ -96,7 +98,7 @@ func NewSingleStage(b *bus.Bus, cfg config.Alerts, archive *Archive, m *Metrics,
 
 // Stage builds an engine stage for scope, with its KV store.
 func (p *Parts) Stage(ctx context.Context, input int, scope string, valid func() bool) (*Stage, error) {
-	eng, err := NewEngine(p.Rules, p.Options)
+	eng, err := alerts.NewEngine(p.Rules, p.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +307,7 @@ func (s *Service) members(ctx context.Context) ([]string, error) {
 	for k := range l.Keys() {
 		out = append(out, strings.TrimPrefix(k, "member."))
 	}
-	if !contains(out, s.ID) {
+	if !slices.Contains(out, s.ID) {
 		out = append(out, s.ID)
 	}
 	sort.Strings(out)

@@ -1,4 +1,4 @@
-package alerts
+package alertsrun
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/config"
 )
 
@@ -59,7 +60,7 @@ func (s *Store) metaKey() string          { return s.scope + ".meta" }
 
 // Load restores the engine from the bucket and returns the stream sequence
 // the stored watermark includes.
-func (s *Store) Load(ctx context.Context, e *Engine) (uint64, error) {
+func (s *Store) Load(ctx context.Context, e *alerts.Engine) (uint64, error) {
 	s.revs = map[string]uint64{}
 	lister, err := s.KV.ListKeysFiltered(ctx, s.scope+".>")
 	if err != nil {
@@ -97,7 +98,7 @@ func (s *Store) Load(ctx context.Context, e *Engine) (uint64, error) {
 
 // Save writes the brands whose state changed, then the watermark (with
 // seq), each expecting the revision it last read or wrote.
-func (s *Store) Save(ctx context.Context, e *Engine, seq uint64) error {
+func (s *Store) Save(ctx context.Context, e *alerts.Engine, seq uint64) error {
 	dirty := e.DirtyBrands()
 	type put struct {
 		key string

@@ -1,4 +1,11 @@
-package alerts
+// Package alertsrun runs the alert engine of pipeline/alerts on NATS: the
+// Stage runs an Engine on a JetStream consumer, publishes its alerts and
+// keeps its state in a KV bucket (Store); the Router and the Service split
+// brands among the replicas of `iwom alerts run`, which hold leases on the
+// units they run. The engine itself imports nothing of NATS; what the
+// stages publish is written to ClickHouse by an Archive
+// (sinks/clickhouse.AlertArchive).
+package alertsrun
 
 import (
 	"context"
@@ -13,15 +20,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/stage"
-)
-
-// Alert headers, so that subscribers can filter without decoding.
-const (
-	HdrSeverity = "Iwom-Alert-Severity"
-	HdrState    = "Iwom-Alert-State"
 )
 
 // Input modes of a stage.
@@ -40,28 +42,39 @@ const (
 // and only then lets the runner acknowledge the batch. After a restart it
 // reloads the state and skips the posts each brand already counted.
 type Stage struct {
-	Engine *Engine
+	Engine *alerts.Engine
 	Bus    *bus.Bus
 	Store  *Store // nil: state is not kept (unless OpenStore opens one)
 	// OpenStore, when Store is nil, opens it at the first batch.
 	OpenStore func(ctx context.Context) (*Store, error)
-	Archive   *Archive // nil: alerts are not written to ClickHouse
+	Archive   Archive // nil: alerts are not written to ClickHouse
 	Reload    *Reloader
 	Input     int
-	Metrics   *Metrics
+	Metrics   *alerts.Metrics
 	Log       zerolog.Logger
 	// Valid reports whether this stage may still act (it holds its lease);
 	// nil: always.
 	Valid func() bool
 	// OnAlert, when set, sees every alert message published.
-	OnAlert func(*Alert)
+	OnAlert func(*alerts.Alert)
 
 	mu     sync.Mutex
 	loaded bool
-	outbox []*Alert
+	outbox []*alerts.Alert
 	// beforeSave, in tests, fails a batch between publishing and saving
 	// (a crash there).
 	beforeSave func() error
+}
+
+// Archive keeps the alert messages a stage published:
+// sinks/clickhouse.AlertArchive writes them to ClickHouse. Write gets the
+// messages just published and also retries those it still holds; Pending
+// is how many it holds. A failed Write is logged and the batch goes on (the
+// messages stay in the alerts stream, and `iwom alerts archive` copies
+// them).
+type Archive interface {
+	Write(ctx context.Context, as []*alerts.Alert) error
+	Pending() int
 }
 
 // ErrLeaseLost is returned for a batch when the stage's lease ended while it
@@ -176,7 +189,7 @@ func (s *Stage) load(ctx context.Context) error {
 		s.loaded = true
 		return nil
 	}
-	fresh, err := NewEngine(s.Engine.Rules(), s.Engine.opts)
+	fresh, err := alerts.NewEngine(s.Engine.Rules(), s.Engine.Options())
 	if err != nil {
 		return err
 	}
@@ -189,7 +202,7 @@ func (s *Stage) load(ctx context.Context) error {
 }
 
 // apply decodes one message and runs it through the engine.
-func (s *Stage) apply(data []byte, seq uint64) ([]*Alert, error) {
+func (s *Stage) apply(data []byte, seq uint64) ([]*alerts.Alert, error) {
 	if s.Input == InputRouted {
 		var r Routed
 		if err := json.Unmarshal(data, &r); err != nil {
@@ -204,11 +217,11 @@ func (s *Stage) apply(data []byte, seq uint64) ([]*Alert, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Engine.Observe(FromEnriched(p), seq), nil
+	return s.Engine.Observe(alerts.FromEnriched(p), seq), nil
 }
 
 // flush publishes the outbox, in order, and returns what it published.
-func (s *Stage) flush(ctx context.Context) ([]*Alert, error) {
+func (s *Stage) flush(ctx context.Context) ([]*alerts.Alert, error) {
 	if len(s.outbox) == 0 {
 		return nil, nil
 	}
@@ -219,13 +232,13 @@ func (s *Stage) flush(ctx context.Context) ([]*Alert, error) {
 			return nil, fmt.Errorf("encoding alert %s: %w", a.MsgID(), err)
 		}
 		h := nats.Header{}
-		h.Set(HdrSeverity, strconv.Itoa(a.Severity))
-		h.Set(HdrState, a.State)
+		h.Set(alerts.HdrSeverity, strconv.Itoa(a.Severity))
+		h.Set(alerts.HdrState, a.State)
 		outs[i] = bus.Out{Subject: a.Subject(), Data: data, MsgID: a.MsgID(), Header: h}
 	}
 	res := s.Bus.PublishAll(ctx, outs)
-	var sent []*Alert
-	var keep []*Alert
+	var sent []*alerts.Alert
+	var keep []*alerts.Alert
 	var first error
 	for i, r := range res {
 		a := s.outbox[i]
@@ -247,7 +260,7 @@ func (s *Stage) flush(ctx context.Context) ([]*Alert, error) {
 		if s.OnAlert != nil {
 			s.OnAlert(a)
 		}
-		if a.State == StateFiring || a.State == StateDigest {
+		if a.State == alerts.StateFiring || a.State == alerts.StateDigest {
 			s.Log.Info().Str("alert", a.ID).Str("state", a.State).Int("severity", a.Severity).Float64("observed", a.Observed).Float64("baseline", a.Baseline).Msg("alert")
 		}
 	}
@@ -268,7 +281,7 @@ type Reloader struct {
 }
 
 // NewReloader watches path (nothing to watch when path is "").
-func NewReloader(path string, every time.Duration, current *Rules) *Reloader {
+func NewReloader(path string, every time.Duration, current *alerts.Rules) *Reloader {
 	r := &Reloader{Path: path, Interval: every, last: time.Now()}
 	if current != nil {
 		r.hash = current.Hash
@@ -282,7 +295,7 @@ func NewReloader(path string, every time.Duration, current *Rules) *Reloader {
 // Check reloads the rules if the file changed; it returns the messages of
 // alerts that ended because their rule went away, and whether the rules
 // changed.
-func (r *Reloader) Check(e *Engine, log zerolog.Logger, m *Metrics) ([]*Alert, bool) {
+func (r *Reloader) Check(e *alerts.Engine, log zerolog.Logger, m *alerts.Metrics) ([]*alerts.Alert, bool) {
 	if r == nil || r.Path == "" || r.Interval <= 0 || time.Since(r.last) < r.Interval {
 		return nil, false
 	}
@@ -296,12 +309,12 @@ func (r *Reloader) Check(e *Engine, log zerolog.Logger, m *Metrics) ([]*Alert, b
 		return nil, false
 	}
 	r.modTime = fi.ModTime()
-	rs, err := LoadRules(r.Path)
+	rs, err := alerts.LoadRules(r.Path)
 	if err == nil && rs.Hash == r.hash {
 		return nil, false
 	}
 	if err == nil {
-		var out []*Alert
+		var out []*alerts.Alert
 		if out, err = e.SetRules(rs); err == nil {
 			r.hash = rs.Hash
 			log.Info().Str("file", r.Path).Int("rules", len(rs.Enabled())).Msg("alert rules reloaded")
@@ -316,15 +329,4 @@ func (r *Reloader) Check(e *Engine, log zerolog.Logger, m *Metrics) ([]*Alert, b
 		m.Reloads.WithLabelValues("invalid").Inc()
 	}
 	return nil, false
-}
-
-// OpenAlerts counts the open alerts.
-func (e *Engine) OpenAlerts() int {
-	n := 0
-	for _, bs := range e.brands {
-		for _, st := range bs.Rules {
-			n += len(st.Open)
-		}
-	}
-	return n
 }

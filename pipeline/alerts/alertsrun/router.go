@@ -1,18 +1,19 @@
-package alerts
+package alertsrun
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/post"
@@ -32,18 +33,11 @@ func AlertsInSubject(n, k int) string {
 	return AlertsInPrefix + "n" + strconv.Itoa(n) + ".p" + strconv.Itoa(k)
 }
 
-// Partition is the partition of brand among n.
-func Partition(brand string, n int) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(brand))
-	return int(h.Sum32() % uint32(n))
-}
-
 // Routed is one message of the internal stream: a post (In) or a watermark
 // tick (every slot up to Tick is complete).
 type Routed struct {
-	Tick int64  `json:"tick,omitempty"`
-	In   *Input `json:"in,omitempty"`
+	Tick int64         `json:"tick,omitempty"`
+	In   *alerts.Input `json:"in,omitempty"`
 }
 
 // AlertsInStreamConfig is the internal stream: a work queue (each partition
@@ -77,9 +71,9 @@ func EnsureAlertsIn(ctx context.Context, js jetstream.JetStream, n config.NATS) 
 type Router struct {
 	Bus        *bus.Bus
 	Partitions int
-	Options    Options // the engines' Slot, Lateness and MaxSkew
-	Store      *Store  // keeps the router's watermark
-	Metrics    *Metrics
+	Options    alerts.Options // the engines' Slot, Lateness and MaxSkew
+	Store      *Store         // keeps the router's watermark
+	Metrics    *alerts.Metrics
 	Log        zerolog.Logger
 	Valid      func() bool
 
@@ -87,7 +81,7 @@ type Router struct {
 	loaded  bool
 	maxSeen int64
 	tick    int64
-	probe   *Engine // the watermark arithmetic of an engine
+	probe   *alerts.Engine // the watermark arithmetic of an engine
 }
 
 type routerMeta struct {
@@ -126,10 +120,10 @@ func (r *Router) process(ctx context.Context, msgs []stage.Msg) []error {
 			continue
 		}
 		last = max(last, seq)
-		in := FromEnriched(p)
-		if ct := r.probe.eventTime(in); ct > r.maxSeen {
+		in := alerts.FromEnriched(p)
+		if ct := r.probe.EventTime(in).Unix(); ct > r.maxSeen {
 			r.maxSeen = ct
-			if t := r.probe.tickAt(ct); t > r.tick {
+			if t := r.probe.TickFor(time.Unix(ct, 0)); t > r.tick {
 				r.tick = t
 				data, _ := json.Marshal(Routed{Tick: t})
 				for k := 0; k < r.Partitions; k++ {
@@ -140,13 +134,13 @@ func (r *Router) process(ctx context.Context, msgs []stage.Msg) []error {
 		}
 		parts := map[int]bool{}
 		for _, b := range in.Brands {
-			parts[Partition(b, r.Partitions)] = true
+			parts[alerts.Partition(b, r.Partitions)] = true
 		}
 		for k := 0; k < r.Partitions; k++ {
 			if !parts[k] {
 				continue
 			}
-			sub := in.Trimmed(func(b string) bool { return Partition(b, r.Partitions) == k })
+			sub := in.Trimmed(func(b string) bool { return alerts.Partition(b, r.Partitions) == k })
 			data, err := json.Marshal(Routed{In: sub})
 			if err != nil {
 				errs[i] = fmt.Errorf("%w: encoding routed post: %v", post.ErrInvalid, err)
@@ -194,7 +188,7 @@ func (r *Router) process(ctx context.Context, msgs []stage.Msg) []error {
 func (r *Router) metaKey() string { return r.Store.Scope() + ".router" }
 
 func (r *Router) load(ctx context.Context) error {
-	probe, err := NewEngine(&Rules{Version: RulesVersion}, r.Options)
+	probe, err := alerts.NewEngine(&alerts.Rules{Version: alerts.RulesVersion}, r.Options)
 	if err != nil {
 		return err
 	}
