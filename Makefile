@@ -16,7 +16,7 @@ SOURCE ?= gen
 DEMO_SOURCE := $(if $(filter gen,$(SOURCE)),gen,fake:$(SOURCE))
 DEMO_RUN    := $(if $(filter gen,$(SOURCE)),$(BIN),$(LAB_BIN))
 
-.PHONY: help build lab test test-unit test-e2e lint vet fmt-check tidy-check demo demo-broker demo-serve demo-stop clickhouse bench clean fuzz chaos browser screenshot dashboard-assets
+.PHONY: help build lab test test-unit test-e2e lint vet fmt-check layout-check tidy-check demo demo-broker demo-serve demo-stop clickhouse bench clean fuzz chaos browser screenshot dashboard-assets
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -76,7 +76,7 @@ demo-stop: ## stop the dashboard server and the broker `make demo` left running
 	@for p in serve nats; do if [ -f $(DEMO_DIR)/$$p.pid ]; then kill $$(cat $(DEMO_DIR)/$$p.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/$$p.pid; sleep 0.5; fi; done
 
 ARTIFACTS ?= $(CURDIR)/test-output
-test: vet fmt-check ## install/start what the tests need, then run every test with the race detector
+test: vet fmt-check layout-check ## install/start what the tests need, then run every test with the race detector
 	test/clickhouse.sh install
 	test/browser.sh install
 	mkdir -p $(ARTIFACTS)
@@ -123,6 +123,14 @@ vet: ## go vet
 
 fmt-check: ## fail when gofmt would change a file
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+layout-check: ## fail when the layout's rules break: no test code in the binary, analyzers/ a library, stages without NATS, a short README
+	@fail=0; \
+	if grep -rn '"github.com/iwom/iwom/test/' --include=*.go cmd/iwom cmd/internal pipeline sinks analyzers | grep -v _test.go; then echo "test code in the production packages"; fail=1; fi; \
+	if grep -rn '"github.com/iwom/iwom/pipeline/' --include=*.go analyzers | grep -v _test.go | grep -v 'pipeline/post"'; then echo "analyzers/ imports pipeline/"; fail=1; fi; \
+	if grep -rln 'nats.go/jetstream' --include=*.go analyzers sinks pipeline/alerts pipeline/enrich | grep -v _test.go | grep -v '^pipeline/alerts/alertsrun/'; then echo "NATS outside the alert runtime"; fail=1; fi; \
+	if [ $$(wc -l < README.md) -gt 250 ]; then echo "README.md is over 250 lines"; fail=1; fi; \
+	exit $$fail
 
 tidy-check: ## fail when go mod tidy would change go.mod/go.sum
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum

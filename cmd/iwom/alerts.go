@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/alerts/alertsrun"
 	"github.com/iwom/iwom/pipeline/alerts/forward"
@@ -25,13 +26,13 @@ import (
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 )
 
-func alertsCmd(g *globals) *cobra.Command {
+func alertsCmd(g *cli.Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "alerts", Short: "Run the alert engine, read alerts, forward them to a webhook"}
 	cmd.AddCommand(alertsRunCmd(g), alertsTailCmd(g), alertsListCmd(g), alertsForwardCmd(g), alertsArchiveCmd(g), alertsCheckCmd(g))
 	return cmd
 }
 
-func alertsRunCmd(g *globals) *cobra.Command {
+func alertsRunCmd(g *cli.Globals) *cobra.Command {
 	var id string
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -48,25 +49,25 @@ Do not also run the engine inside ` + "`iwom run`" + ` (use iwom run --no-alerts
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := app.Connect(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
 			m := alerts.NewMetrics(a.Reg)
-			p, err := alertsrun.LoadParts(a.Bus, g.cfg.Alerts, m, g.log.With().Str("component", "alerts").Logger())
+			p, err := alertsrun.LoadParts(a.Bus, g.Cfg.Alerts, m, g.Log.With().Str("component", "alerts").Logger())
 			if err != nil {
 				return err
 			}
-			if g.cfg.Alerts.ClickHouse {
+			if g.Cfg.Alerts.ClickHouse {
 				conn, err := a.ClickHouse()
 				if err != nil {
 					return err
 				}
-				p.Archive = chsink.NewAlertArchive(conn, g.cfg.ClickHouse.Database, m)
+				p.Archive = chsink.NewAlertArchive(conn, g.Cfg.ClickHouse.Database, m)
 			}
 			a.ServeMetrics(ctx)
-			svc := &alertsrun.Service{Parts: p, ID: id, Stage: a.Metrics, StatsEvery: g.cfg.Log.StatsInterval}
+			svc := &alertsrun.Service{Parts: p, ID: id, Stage: a.Metrics, StatsEvery: g.Cfg.Log.StatsInterval}
 			return svc.Run(ctx)
 		},
 	}
@@ -107,7 +108,7 @@ func (f *alertFlags) keep(al *alerts.Alert) bool {
 	return al.Severity >= f.minSeverity && (f.state == "" || al.State == f.state)
 }
 
-func alertsTailCmd(g *globals) *cobra.Command {
+func alertsTailCmd(g *cli.Globals) *cobra.Command {
 	var f alertFlags
 	var all bool
 	cmd := &cobra.Command{
@@ -115,7 +116,7 @@ func alertsTailCmd(g *globals) *cobra.Command {
 		Short: "Print alerts as they are published (--all: the stored ones first)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
@@ -151,14 +152,14 @@ func printAlert(m bus.FeedMsg, f *alertFlags) error {
 	return err
 }
 
-func alertsListCmd(g *globals) *cobra.Command {
+func alertsListCmd(g *cli.Globals) *cobra.Command {
 	var f alertFlags
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Print the alerts stored in the alerts stream, and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := app.Connect(cmd.Context(), g.cfg, g.log)
+			a, err := app.Connect(cmd.Context(), g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
@@ -226,7 +227,7 @@ func shortID(id string) string {
 	return id
 }
 
-func alertsForwardCmd(g *globals) *cobra.Command {
+func alertsForwardCmd(g *cli.Globals) *cobra.Command {
 	var f alertFlags
 	var url, secret, secretFile, durable, body string
 	var attempts int
@@ -279,20 +280,20 @@ reasons: they show scheme://host/path with the token segments masked.`,
 				return fmt.Errorf("--retry-for %s: must be positive", retryFor)
 			}
 			ctx := cmd.Context()
-			a, err := app.Connect(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			n := g.cfg.NATS
+			n := g.Cfg.NATS
 			fw := &forward.Forwarder{URL: url, Secret: []byte(secret), Body: body, MinSeverity: f.minSeverity, RetryFor: retryFor,
-				KeepAlive: n.AckWait / 3, Log: g.log.With().Str("component", "forward").Logger()}
+				KeepAlive: n.AckWait / 3, Log: g.Log.With().Str("component", "forward").Logger()}
 			if timeout > 0 {
 				fw.Client = &http.Client{Timeout: timeout}
 			}
 			r := &stage.Runner{Name: durable, Stream: bus.StreamAlerts, Subject: f.subject(), Stage: forward.Stage{F: fw},
-				Batch: 50, Wait: n.FetchWait, Parallel: 1, Bus: a.Bus, Metrics: a.Metrics, StatsEvery: g.cfg.Log.StatsInterval,
-				Log: g.log.With().Str("stage", durable).Logger()}
+				Batch: 50, Wait: n.FetchWait, Parallel: 1, Bus: a.Bus, Metrics: a.Metrics, StatsEvery: g.Cfg.Log.StatsInterval,
+				Log: g.Log.With().Str("stage", durable).Logger()}
 			a.ServeMetrics(ctx)
 			return r.Run(ctx)
 		},
@@ -310,7 +311,7 @@ reasons: they show scheme://host/path with the token segments masked.`,
 	return cmd
 }
 
-func alertsArchiveCmd(g *globals) *cobra.Command {
+func alertsArchiveCmd(g *cli.Globals) *cobra.Command {
 	var f alertFlags
 	cmd := &cobra.Command{
 		Use:   "archive",
@@ -318,7 +319,7 @@ func alertsArchiveCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := app.Connect(ctx, g.cfg, g.log)
+			a, err := app.Connect(ctx, g.Cfg, g.Log)
 			if err != nil {
 				return err
 			}
@@ -330,7 +331,7 @@ func alertsArchiveCmd(g *globals) *cobra.Command {
 			var batch []*alerts.Alert
 			n := 0
 			flush := func() error {
-				if err := chsink.InsertAlerts(ctx, conn, g.cfg.ClickHouse.Database, batch); err != nil {
+				if err := chsink.InsertAlerts(ctx, conn, g.Cfg.ClickHouse.Database, batch); err != nil {
 					return err
 				}
 				n += len(batch)
@@ -354,7 +355,7 @@ func alertsArchiveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("%d alert messages written to %s.alerts\n", n, g.cfg.ClickHouse.Database)
+			fmt.Printf("%d alert messages written to %s.alerts\n", n, g.Cfg.ClickHouse.Database)
 			return nil
 		},
 	}
@@ -362,7 +363,7 @@ func alertsArchiveCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func alertsCheckCmd(g *globals) *cobra.Command {
+func alertsCheckCmd(g *cli.Globals) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
 		Use:   "check [--rules FILE]",
@@ -370,13 +371,13 @@ func alertsCheckCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
-				file = g.cfg.Alerts.RulesFile
+				file = g.Cfg.Alerts.RulesFile
 			}
 			rs, err := alerts.LoadRules(file)
 			if err != nil {
 				return err
 			}
-			if _, err := alerts.NewEngine(rs, alerts.Options{Slot: g.cfg.Alerts.Slot, Lateness: g.cfg.Alerts.AllowedLateness}); err != nil {
+			if _, err := alerts.NewEngine(rs, alerts.Options{Slot: g.Cfg.Alerts.Slot, Lateness: g.Cfg.Alerts.AllowedLateness}); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
