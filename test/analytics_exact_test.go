@@ -11,6 +11,7 @@ import (
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
+	"github.com/iwom/iwom/pipeline/synth"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 	"github.com/iwom/iwom/sinks/clickhouse/report"
 )
@@ -262,9 +263,9 @@ func TestAnalyticsMovedPostsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.start(e.enrichRunner(), e.sinkRunner())
-	var truth gen.Truth
+	var truth synth.Truth
 	for _, end := range []time.Time{testEnd.Add(-3 * time.Hour), testEnd} {
-		g, err := gen.New(gen.Options{Count: 2000, Seed: 3, Scenario: "crisis", End: end}, wl)
+		g, err := synth.New(synth.Options{Count: 2000, Seed: 3, Scenario: "crisis", End: end}, wl)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,7 +27,7 @@ import (
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/config"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
+	"github.com/iwom/iwom/pipeline/synth"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 )
 
@@ -251,7 +251,7 @@ func (c *chaos) stages(alerts bool) {
 
 // finish waits for the pipeline to drain, checks the counts against the
 // truth and records the case.
-func (c *chaos) finish(name string, truth gen.Truth, dlq int) {
+func (c *chaos) finish(name string, truth synth.Truth, dlq int) {
 	c.t.Helper()
 	names := []string{app.DurableEnrich, app.DurableSink}
 	if c.procs["alerts"] != nil {
@@ -306,7 +306,7 @@ func (c *chaos) reportCheck() string {
 	return "check failed"
 }
 
-func writeFile(t *testing.T, n int, seed uint64) (string, gen.Truth) {
+func writeFile(t *testing.T, n int, seed uint64) (string, synth.Truth) {
 	return generate(t, n, seed, "crisis")
 }
 

@@ -18,8 +18,8 @@ import (
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/config"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/stage"
+	"github.com/iwom/iwom/pipeline/synth"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 	"github.com/iwom/iwom/test/chserver"
 )
@@ -177,13 +177,13 @@ func (e *env) waitIdle(names ...string) {
 }
 
 // generate writes a generated JSONL file and returns its path and truth.
-func generate(t *testing.T, n int, seed uint64, scenario string) (string, gen.Truth) {
+func generate(t *testing.T, n int, seed uint64, scenario string) (string, synth.Truth) {
 	t.Helper()
 	wl, err := app.LoadWatchList("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gen.New(gen.Options{Count: n, Seed: seed, Scenario: scenario, End: testEnd}, wl)
+	g, err := synth.New(synth.Options{Count: n, Seed: seed, Scenario: scenario, End: testEnd}, wl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func generate(t *testing.T, n int, seed uint64, scenario string) (string, gen.Tr
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := gen.WriteJSONL(f, g.All()); err != nil {
+	if err := synth.WriteJSONL(f, g.All()); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -212,7 +212,7 @@ func (e *env) count(q string, args ...any) uint64 {
 
 // checkTruth compares iwom.posts with what the generator says it made:
 // total rows, and posts per brand and sentiment label.
-func (e *env) checkTruth(truth gen.Truth) {
+func (e *env) checkTruth(truth synth.Truth) {
 	e.t.Helper()
 	if got := e.count("SELECT count() FROM " + e.db + ".posts"); got != uint64(truth.Total) {
 		e.t.Errorf("iwom.posts has %d rows, truth says %d", got, truth.Total)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/configs"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/synth"
 )
 
 func benchPosts(b *testing.B, n int) []*post.Post {
@@ -18,7 +18,7 @@ func benchPosts(b *testing.B, n int) []*post.Post {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := gen.New(gen.Options{Count: n, Seed: 11, Scenario: gen.ScenarioCrisis, End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)}, wl)
+	g, err := synth.New(synth.Options{Count: n, Seed: 11, Scenario: synth.ScenarioCrisis, End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)}, wl)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/connectors/replay"
+	"github.com/iwom/iwom/pipeline/synth"
 )
 
 func genCmd(g *cli.Globals) *cobra.Command {
@@ -33,7 +34,7 @@ func genCmd(g *cli.Globals) *cobra.Command {
 			}
 			if !publish {
 				w := bufio.NewWriterSize(os.Stdout, 1<<16)
-				if err := gen.WriteJSONL(w, gn.All()); err != nil {
+				if err := synth.WriteJSONL(w, gn.All()); err != nil {
 					return err
 				}
 				if err := w.Flush(); err != nil {

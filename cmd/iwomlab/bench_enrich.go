@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iwom/iwom/cmd/internal/cli"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/synth"
 )
 
 // benchResult is what `iwomlab bench enrich` reports.
@@ -66,7 +66,7 @@ peak_rss_mb is the process's peak resident set size (VmHWM) over the whole run.`
 					return err
 				}
 			} else {
-				gn, err := gen.New(gen.Options{Count: genCount, Seed: 1, Scenario: gen.ScenarioCrisis}, wl)
+				gn, err := synth.New(synth.Options{Count: genCount, Seed: 1, Scenario: synth.ScenarioCrisis}, wl)
 				if err != nil {
 					return err
 				}

@@ -25,9 +25,9 @@ import (
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/connectors"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/stage"
+	"github.com/iwom/iwom/pipeline/synth"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 )
 
@@ -168,7 +168,7 @@ func setup(ctx context.Context, o Options) (*env, error) {
 }
 
 func (e *env) makePool(wl *brands.WatchList) error {
-	g, err := gen.New(gen.Options{Count: 20000, Seed: e.o.Seed + 1, Scenario: gen.ScenarioSteady}, wl)
+	g, err := synth.New(synth.Options{Count: 20000, Seed: e.o.Seed + 1, Scenario: synth.ScenarioSteady}, wl)
 	if err != nil {
 		return err
 	}

@@ -26,8 +26,8 @@ import (
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/configs"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/synth"
 )
 
 // Defaults of Options.
@@ -106,7 +106,7 @@ type Server struct {
 	srv   *http.Server
 	ln    net.Listener
 	posts []*post.Post
-	truth gen.Truth
+	truth synth.Truth
 
 	// Weibo.
 	statuses []*status          // newest first
@@ -194,7 +194,7 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("loading the embedded watch-list: %w", err)
 		}
 	}
-	g, err := gen.New(gen.Options{Count: opts.Count, Seed: opts.Seed, Scenario: opts.Scenario, End: opts.End, Span: opts.Span}, wl)
+	g, err := synth.New(synth.Options{Count: opts.Count, Seed: opts.Seed, Scenario: opts.Scenario, End: opts.End, Span: opts.Span}, wl)
 	if err != nil {
 		return nil, fmt.Errorf("generating the platform's data: %w", err)
 	}
@@ -228,7 +228,7 @@ func (s *Server) Close() { _ = s.srv.Close() }
 func (s *Server) Posts() []*post.Post { return s.posts }
 
 // Truth is the generator's truth.
-func (s *Server) Truth() gen.Truth { return s.truth }
+func (s *Server) Truth() synth.Truth { return s.truth }
 
 // Reveal makes the oldest fraction f (0–1) of the posts visible; the rest
 // appear as if written later. Everything is visible at first.

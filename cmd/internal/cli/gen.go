@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iwom/iwom/pipeline/app"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/synth"
 )
 
 // Limits are the configured bounds of a post.
@@ -41,12 +41,12 @@ func (f *GenFlags) Register(cmd *cobra.Command) {
 
 // Generator builds the generator the flags describe, on the configured
 // watch-list.
-func (f *GenFlags) Generator(g *Globals) (*gen.Generator, error) {
+func (f *GenFlags) Generator(g *Globals) (*synth.Generator, error) {
 	wl, err := app.LoadWatchList(g.Cfg.Enrich.BrandsFile)
 	if err != nil {
 		return nil, err
 	}
-	opts := gen.Options{Count: f.Count, Seed: f.Seed, Scenario: f.Scenario, Span: f.Span}
+	opts := synth.Options{Count: f.Count, Seed: f.Seed, Scenario: f.Scenario, Span: f.Span}
 	if f.End != "" {
 		t, err := time.Parse(time.RFC3339, f.End)
 		if err != nil {
@@ -54,11 +54,11 @@ func (f *GenFlags) Generator(g *Globals) (*gen.Generator, error) {
 		}
 		opts.End = t
 	}
-	return gen.New(opts, wl)
+	return synth.New(opts, wl)
 }
 
 // WriteTruth writes what gn generated to the --truth file, if any.
-func (f *GenFlags) WriteTruth(gn *gen.Generator) error {
+func (f *GenFlags) WriteTruth(gn *synth.Generator) error {
 	if f.Truth == "" {
 		return nil
 	}

@@ -20,16 +20,16 @@ import (
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/pipeline/alerts"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/synth"
 )
 
 // ScenarioCrisis is the generator's crisis scenario (the 西门子 冰箱门
 // storm), scored as a negative spike, a volume spike and a complaint wave.
-const ScenarioCrisis = gen.ScenarioCrisis
+const ScenarioCrisis = synth.ScenarioCrisis
 
 // Standard is the suite `iwomlab eval alerts` runs without --scenario.
-var Standard = []string{ScenarioCrisis, gen.ScenarioSpikes, gen.ScenarioDrift, gen.ScenarioViral, gen.ScenarioKOL, gen.ScenarioNoise}
+var Standard = []string{ScenarioCrisis, synth.ScenarioSpikes, synth.ScenarioDrift, synth.ScenarioViral, synth.ScenarioKOL, synth.ScenarioNoise}
 
 // DefaultEnd places the scenarios in time (a Monday, 00:00 UTC).
 var DefaultEnd = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
@@ -45,12 +45,12 @@ var (
 // ruleIncidents maps a rule kind to the incident kinds it is meant to
 // catch.
 var ruleIncidents = map[string][]string{
-	alerts.KindVolumeSpike:   {gen.IncidentVolumeSpike},
-	alerts.KindNegativeSpike: {gen.IncidentNegativeSpike},
-	alerts.KindNegativeRatio: {gen.IncidentNegativeDrift},
-	alerts.KindKeyword:       {gen.IncidentComplaintWave},
-	alerts.KindKOLMention:    {gen.IncidentKOL},
-	alerts.KindVelocity:      {gen.IncidentViral},
+	alerts.KindVolumeSpike:   {synth.IncidentVolumeSpike},
+	alerts.KindNegativeSpike: {synth.IncidentNegativeSpike},
+	alerts.KindNegativeRatio: {synth.IncidentNegativeDrift},
+	alerts.KindKeyword:       {synth.IncidentComplaintWave},
+	alerts.KindKOLMention:    {synth.IncidentKOL},
+	alerts.KindVelocity:      {synth.IncidentViral},
 }
 
 // Options configure an evaluation.
@@ -112,7 +112,7 @@ type ScenarioReport struct {
 // IncidentResult is an incident and, per rule, the delay to its first
 // alert.
 type IncidentResult struct {
-	gen.Incident
+	synth.Incident
 	DetectedBy map[string]float64 `json:"detected_by"` // rule -> delay in seconds
 }
 
@@ -257,7 +257,7 @@ func check(rep *Report) Targets {
 }
 
 func runScenario(ctx context.Context, o Options, sc string, rep *Report) (*ScenarioReport, error) {
-	g, err := gen.New(gen.Options{Count: o.CrisisCount, Seed: o.Seed, Scenario: sc, End: o.End}, o.WatchList)
+	g, err := synth.New(synth.Options{Count: o.CrisisCount, Seed: o.Seed, Scenario: sc, End: o.End}, o.WatchList)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func runScenario(ctx context.Context, o Options, sc string, rep *Report) (*Scena
 		if ar.True {
 			rr.TrueAlerts++
 		}
-		if sc == gen.ScenarioNoise {
+		if sc == synth.ScenarioNoise {
 			rep.NoiseAlerts++
 		}
 	}
@@ -385,7 +385,7 @@ func (o Options) engineSlot() time.Duration {
 
 // crisisIncidents describes the crisis scenario's storm: a negative spike, a
 // volume spike and (its posts name 投诉 and 维权) a complaint wave.
-func crisisIncidents(t gen.Truth) []gen.Incident {
+func crisisIncidents(t synth.Truth) []synth.Incident {
 	c := t.Crisis
 	span := t.End.Sub(t.Start)
 	// The brand's usual rate, outside the storm, per minute.
@@ -399,10 +399,10 @@ func crisisIncidents(t gen.Truth) []gen.Incident {
 		}
 		return math.Round((usual+rate)/usual*10) / 10
 	}
-	return []gen.Incident{
-		{Kind: gen.IncidentNegativeSpike, Brand: c.Brand, Start: c.Start, End: c.End, Magnitude: mag(usualNeg), Posts: c.Posts, Note: "crisis storm"},
-		{Kind: gen.IncidentVolumeSpike, Brand: c.Brand, Start: c.Start, End: c.End, Magnitude: mag(usualTotal), Posts: c.Posts, Note: "crisis storm"},
-		{Kind: gen.IncidentComplaintWave, Brand: c.Brand, Start: c.Start, End: c.End, Posts: c.Posts, Note: "crisis storm"},
+	return []synth.Incident{
+		{Kind: synth.IncidentNegativeSpike, Brand: c.Brand, Start: c.Start, End: c.End, Magnitude: mag(usualNeg), Posts: c.Posts, Note: "crisis storm"},
+		{Kind: synth.IncidentVolumeSpike, Brand: c.Brand, Start: c.Start, End: c.End, Magnitude: mag(usualTotal), Posts: c.Posts, Note: "crisis storm"},
+		{Kind: synth.IncidentComplaintWave, Brand: c.Brand, Start: c.Start, End: c.End, Posts: c.Posts, Note: "crisis storm"},
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/iwom/iwom/pipeline/connectors/gen"
+	"github.com/iwom/iwom/pipeline/synth"
 )
 
 // The default rules meet the targets on the standard suite: recall >= 0.95
@@ -54,7 +54,7 @@ func TestStandardSuiteMeetsTargets(t *testing.T) {
 // The same seed gives the same report.
 func TestDeterministic(t *testing.T) {
 	run := func() *Report {
-		rep, err := Run(context.Background(), Options{Scenarios: []string{gen.ScenarioViral, gen.ScenarioKOL}, Seed: 5})
+		rep, err := Run(context.Background(), Options{Scenarios: []string{synth.ScenarioViral, synth.ScenarioKOL}, Seed: 5})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,8 +14,8 @@ import (
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/configs"
-	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/post"
+	"github.com/iwom/iwom/pipeline/synth"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 )
 
@@ -37,7 +37,7 @@ func Generate(n int, seed uint64, scenario string, end time.Time, span time.Dura
 	if err != nil {
 		return nil, err
 	}
-	g, err := gen.New(gen.Options{Count: n, Seed: seed, Scenario: scenario, End: end, Span: span}, wl)
+	g, err := synth.New(synth.Options{Count: n, Seed: seed, Scenario: scenario, End: end, Span: span}, wl)
 	if err != nil {
 		return nil, fmt.Errorf("building the generator: %w", err)
 	}

@@ -1,4 +1,4 @@
-package gen
+package synth
 
 // Brand vocabulary: what people talk about for each default brand.
 var brandTopics = map[string][]string{
