@@ -224,16 +224,26 @@ func (p *Post) Validate(l Limits) error {
 // the server's clock allows.
 func (p *Post) validateTime(l Limits) error {
 	t := p.CreatedAt
-	switch {
-	case t.IsZero():
+	if t.IsZero() {
 		return fmt.Errorf("%w: missing created_at", ErrInvalid)
-	case t.Before(MinCreatedAt) || t.After(MaxCreatedAt):
-		return fmt.Errorf("%w: created_at %s is outside %s..%s", ErrInvalid, t.UTC().Format(time.RFC3339), MinCreatedAt.Format(time.DateOnly), MaxCreatedAt.Format(time.DateOnly))
+	}
+	if err := CheckCreatedAt(t); err != nil {
+		return err
 	}
 	if l.MaxFutureSkew > 0 {
 		if lim := l.now().Add(l.MaxFutureSkew); t.After(lim) {
 			return fmt.Errorf("%w: created_at %s is more than %s ahead of the server clock", ErrInvalid, t.UTC().Format(time.RFC3339), l.MaxFutureSkew)
 		}
+	}
+	return nil
+}
+
+// CheckCreatedAt reports whether t can be a post's created_at: within
+// MinCreatedAt..MaxCreatedAt. Connectors check the times they parse with
+// it, so that what they map is storable.
+func CheckCreatedAt(t time.Time) error {
+	if t.Before(MinCreatedAt) || t.After(MaxCreatedAt) {
+		return fmt.Errorf("%w: created_at %s is outside %s..%s", ErrInvalid, t.UTC().Format(time.RFC3339), MinCreatedAt.Format(time.DateOnly), MaxCreatedAt.Format(time.DateOnly))
 	}
 	return nil
 }

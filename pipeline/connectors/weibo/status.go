@@ -100,6 +100,9 @@ func ParseCreatedAt(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: created_at %.40q is not like %q", ErrMalformed, s, CreatedAtLayout)
 	}
+	if err := post.CheckCreatedAt(t); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	return t.UTC(), nil
 }
 

@@ -164,6 +164,7 @@ func FuzzMapStatus(f *testing.F) {
 	f.Add([]byte(`{"id": 1e400}`))
 	f.Add([]byte(`{"retweeted_status": {"retweeted_status": {"id": "x"}}}`))
 	f.Add([]byte(`{"idstr":"1","created_at":"Wed Apr 18 14:00:30 +0800 2012","text":"\ud800","user":{"followers_count":"-3"}}`))
+	f.Add([]byte(`{"idstr":"1","created_at":"Sat Apr 01 00:00:00 +0000 0000","text":"x"}`)) // year 0: not storable
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := DecodeStatus(data)
 		if err != nil {

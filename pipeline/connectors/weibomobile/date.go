@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/iwom/iwom/pipeline/post"
 )
 
 // Shanghai is China Standard Time (UTC+8, no daylight saving since 1991),
@@ -25,6 +27,17 @@ const V2Layout = "Mon Jan 02 15:04:05 -0700 2006"
 // Open API form "Wed Apr 18 14:00:30 +0800 2012". Wall-clock forms are in
 // Asia/Shanghai. The result is in UTC.
 func ParseDate(s string, now time.Time) (time.Time, error) {
+	t, err := parseDate(s, now)
+	if err != nil {
+		return t, err
+	}
+	if err := post.CheckCreatedAt(t); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %.40q: %w", ErrDate, s, err)
+	}
+	return t, nil
+}
+
+func parseDate(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	now = now.In(Shanghai)
 	bad := func() (time.Time, error) { return time.Time{}, fmt.Errorf("%w: %.40q", ErrDate, s) }
