@@ -20,7 +20,6 @@ import (
 	"github.com/iwom/iwom/analyzers/normalize"
 	"github.com/iwom/iwom/analyzers/segment"
 	"github.com/iwom/iwom/analyzers/sentiment"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/configs/dict"
 	"github.com/iwom/iwom/pipeline/post"
 )
@@ -71,9 +70,9 @@ var (
 // Default is an Enricher for the embedded watch-list, built once.
 func Default() (*Enricher, error) {
 	defaultOnce.Do(func() {
-		wl, err := brands.Parse(configs.BrandsYAML)
+		wl, err := brands.Load("")
 		if err != nil {
-			defaultErr = fmt.Errorf("parsing embedded watch-list: %w", err)
+			defaultErr = err
 			return
 		}
 		defaultE, defaultErr = New(wl)
