@@ -255,8 +255,7 @@ func decode(v *viper.Viper) (*Config, error) {
 	var c Config
 	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
 		dc.ErrorUnused = false
-		dc.WeaklyTypedInput = false
-		dc.DecodeHook = strictHook
+		strict(dc)
 	})
 	if err != nil {
 		return nil, decodeError(err)
