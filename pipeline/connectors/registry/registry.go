@@ -34,8 +34,9 @@ import (
 	"github.com/iwom/iwom/pipeline/post"
 )
 
-// Entry is one item of the connectors: list as decoded from YAML.
-type Entry map[string]any
+// Entry is one item of the connectors: list as decoded from YAML: the
+// configuration's own type, so config.Config.Connectors is a []Entry.
+type Entry = config.ConnectorEntry
 
 // Deps is what connectors need from the process.
 type Deps struct {
@@ -159,8 +160,7 @@ func stringMap(v any) (Entry, error) {
 }
 
 func build(label string, e Entry, deps Deps) (connectors.Connector, error) {
-	kind, _ := e["kind"].(string)
-	name, _ := e["name"].(string)
+	kind, name := e.Kind(), e.Name()
 	if name != "" {
 		label += " (" + name + ")"
 	}
