@@ -14,11 +14,6 @@ var DefaultYAML []byte
 //go:embed brands.yaml
 var BrandsYAML []byte
 
-// SlangDict is the user dictionary of network vocabulary, configs/dict/slang.txt.
-//
-//go:embed dict/slang.txt
-var SlangDict []byte
-
 // AlertsYAML is the default alert rules file, configs/alerts.yaml.
 //
 //go:embed alerts.yaml

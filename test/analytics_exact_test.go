@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iwom/iwom/pipeline/app"
+	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/synth"
@@ -68,7 +68,7 @@ func (e *env) sinkReceived() float64 {
 
 // engine runs reports on the test's database.
 func (e *env) engine() *report.Engine {
-	wl, err := app.LoadWatchList("")
+	wl, err := brands.Load("")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestAnalyticsClickHouseKilledExact(t *testing.T) {
 // shows each post once at its latest time, and so do the rollups.
 func TestAnalyticsMovedPostsExact(t *testing.T) {
 	e := newEnv(t, func(c *config.Config) { c.NATS.DuplicateWindow = time.Second })
-	wl, err := app.LoadWatchList("")
+	wl, err := brands.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}

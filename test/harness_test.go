@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
 
+	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/config"
@@ -179,7 +180,7 @@ func (e *env) waitIdle(names ...string) {
 // generate writes a generated JSONL file and returns its path and truth.
 func generate(t *testing.T, n int, seed uint64, scenario string) (string, synth.Truth) {
 	t.Helper()
-	wl, err := app.LoadWatchList("")
+	wl, err := brands.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ package brands
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"unicode"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/iwom/iwom/analyzers/query"
 	"github.com/iwom/iwom/analyzers/t2s"
+	"github.com/iwom/iwom/configs"
 )
 
 // Brand is one watch-list entry.
@@ -75,6 +77,28 @@ func Parse(data []byte) (*WatchList, error) {
 		return nil, fmt.Errorf("%w: parsing YAML: %v", ErrInvalid, err)
 	}
 	return New(doc.Brands)
+}
+
+// Load reads the watch-list in file, or the embedded one
+// (configs/brands.yaml) when file is "". It is the one way the commands,
+// the pipeline, the benchmarks and the tests load a watch-list.
+func Load(file string) (*WatchList, error) {
+	if file == "" {
+		wl, err := Parse(configs.BrandsYAML)
+		if err != nil {
+			return nil, fmt.Errorf("loading the embedded watch-list: %w", err)
+		}
+		return wl, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading watch-list: %w", err)
+	}
+	wl, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("loading watch-list %s: %w", file, err)
+	}
+	return wl, nil
 }
 
 // New validates brands and builds the matcher.

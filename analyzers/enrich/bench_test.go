@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/iwom/iwom/analyzers/brands"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/synth"
 )
 
 func benchPosts(b *testing.B, n int) []*post.Post {
 	b.Helper()
-	wl, err := brands.Parse(configs.BrandsYAML)
+	wl, err := brands.Load("")
 	if err != nil {
 		b.Fatal(err)
 	}

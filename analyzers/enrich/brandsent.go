@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/iwom/iwom/analyzers/brands"
-	"github.com/iwom/iwom/analyzers/sentiment"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
@@ -110,10 +109,7 @@ func (e *Enricher) brandSentiment(own string, ids []string, postS post.Sentiment
 
 // label applies the model's neutral band to a score.
 func (e *Enricher) label(s float64) string {
-	t := 0.25
-	if m, ok := e.Sentiment.(*sentiment.Model); ok {
-		t = m.Metadata().Threshold
-	}
+	t := e.Sentiment.Threshold()
 	switch {
 	case s >= t:
 		return post.Positive

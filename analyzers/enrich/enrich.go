@@ -20,22 +20,16 @@ import (
 	"github.com/iwom/iwom/analyzers/normalize"
 	"github.com/iwom/iwom/analyzers/segment"
 	"github.com/iwom/iwom/analyzers/sentiment"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/configs/dict"
 	"github.com/iwom/iwom/pipeline/post"
 )
-
-// Scorer scores the sentiment of a post author's own, normalised words.
-type Scorer interface {
-	Score(text string) sentiment.Result
-}
 
 // Enricher is safe for concurrent use.
 type Enricher struct {
 	Seg       *segment.Segmenter
 	Brands    *brands.WatchList
 	Keywords  *keywords.Extractor
-	Sentiment Scorer
+	Sentiment *sentiment.Model
 	TopK      int
 }
 
@@ -76,9 +70,9 @@ var (
 // Default is an Enricher for the embedded watch-list, built once.
 func Default() (*Enricher, error) {
 	defaultOnce.Do(func() {
-		wl, err := brands.Parse(configs.BrandsYAML)
+		wl, err := brands.Load("")
 		if err != nil {
-			defaultErr = fmt.Errorf("parsing embedded watch-list: %w", err)
+			defaultErr = err
 			return
 		}
 		defaultE, defaultErr = New(wl)
@@ -165,24 +159,16 @@ func (e *Enricher) PredictText(text string) sentiment.Prediction {
 }
 
 func (e *Enricher) predict(text string) sentiment.Prediction {
-	masked := e.Brands.Mask(text)
-	if m, ok := e.Sentiment.(*sentiment.Model); ok {
-		return m.Predict(masked)
-	}
-	return sentiment.Prediction{Result: e.Sentiment.Score(masked), Features: 1}
+	return e.Sentiment.Predict(e.Brands.Mask(text))
 }
 
 // maskBufs recycles the buffers brand names are masked into.
 var maskBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// scoreMasked scores text with brand names masked. With the embedded
-// model (which keeps nothing of the text) the masked text lives in a
-// recycled buffer; any other Scorer gets its own copy.
+// scoreMasked scores text with brand names masked. The model keeps nothing
+// of the text, so the masked text lives in a recycled buffer.
 func (e *Enricher) scoreMasked(text string) sentiment.Result {
-	m, ok := e.Sentiment.(*sentiment.Model)
-	if !ok {
-		return e.Sentiment.Score(e.Brands.Mask(text))
-	}
+	m := e.Sentiment
 	if !e.Brands.NamesIn(text) {
 		return m.Score(text)
 	}

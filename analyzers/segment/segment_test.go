@@ -9,7 +9,6 @@ import (
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/extract"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/configs/dict"
 )
 
@@ -22,7 +21,7 @@ var (
 func testSegmenter(t testing.TB) *Segmenter {
 	t.Helper()
 	once.Do(func() {
-		w, err := brands.Parse(configs.BrandsYAML)
+		w, err := brands.Load("")
 		if err != nil {
 			sErr = err
 			return

@@ -176,4 +176,4 @@
 // for the measurements.
 package sentiment
 
-//go:generate go run ./cmd/sentimenttrain -data ../../../shared/data/sentiment -out model.bin.gz
+//go:generate go run ../../cmd/iwomlab train sentiment --data ../../../shared/data/sentiment --out model.bin.gz

@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/cmd/internal/cli"
-	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/termsafe"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 	"github.com/iwom/iwom/sinks/clickhouse/report"
@@ -42,7 +42,7 @@ in --tz) or --since 24h|7d, --interval 5m|15m|hour|day, --tz (default UTC),
 // namedReportCmd turns report s's parameters into flags; the values go to
 // the same parser as the API's query string.
 func namedReportCmd(g *cli.Globals, s *report.Spec) *cobra.Command {
-	var brands, platforms []string
+	var brandIDs, platforms []string
 	str := map[string]*string{}
 	cmd := &cobra.Command{
 		Use:   s.Name,
@@ -50,8 +50,8 @@ func namedReportCmd(g *cli.Globals, s *report.Spec) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := url.Values{}
-			if len(brands) > 0 {
-				v["brand"] = brands
+			if len(brandIDs) > 0 {
+				v["brand"] = brandIDs
 			}
 			if len(platforms) > 0 {
 				v["platform"] = platforms
@@ -67,7 +67,7 @@ func namedReportCmd(g *cli.Globals, s *report.Spec) *cobra.Command {
 				return err
 			}
 			defer conn.Close()
-			wl, err := app.LoadWatchList(g.Cfg.Enrich.BrandsFile)
+			wl, err := brands.Load(g.Cfg.Enrich.BrandsFile)
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func namedReportCmd(g *cli.Globals, s *report.Spec) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&brands, "brand", nil, "brand ids or names (repeat or comma-separate; default every brand)")
+	f.StringSliceVar(&brandIDs, "brand", nil, "brand ids or names (repeat or comma-separate; default every brand)")
 	f.StringSliceVar(&platforms, "platform", nil, "platforms (weibo, wechat, …; default all)")
 	flags := [][2]string{
 		{"from", "start of the window (RFC 3339, \"2006-01-02 15:04\", a date in --tz, or Unix seconds)"},

@@ -12,9 +12,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/spf13/cobra"
 
+	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/api"
-	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/dashboard"
 	"github.com/iwom/iwom/pipeline/metrics"
@@ -58,7 +58,7 @@ errors are logged without their passwords and tokens.`,
 				return err
 			}
 			defer conn.Close()
-			wl, err := app.LoadWatchList(cfg.Enrich.BrandsFile)
+			wl, err := brands.Load(cfg.Enrich.BrandsFile)
 			if err != nil {
 				return err
 			}

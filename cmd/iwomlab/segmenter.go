@@ -3,16 +3,16 @@ package main
 import (
 	"fmt"
 
+	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
 	"github.com/iwom/iwom/analyzers/segment"
 	"github.com/iwom/iwom/cmd/internal/cli"
-	"github.com/iwom/iwom/pipeline/app"
 )
 
 // loadSegmenter builds the enrich stage's segmenter (the watch-list's
 // aliases in its dictionary) without the rest of the enricher.
 func loadSegmenter(g *cli.Globals) (*segment.Segmenter, error) {
-	wl, err := app.LoadWatchList(g.Cfg.Enrich.BrandsFile)
+	wl, err := brands.Load(g.Cfg.Enrich.BrandsFile)
 	if err != nil {
 		return nil, err
 	}

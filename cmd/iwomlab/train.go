@@ -31,6 +31,9 @@ func trainCmd(g *cli.Globals) *cobra.Command {
 func trainSentimentCmd(g *cli.Globals) *cobra.Command {
 	var data, out, format, splitName string
 	var baseline bool
+	// The model's options, defaults first; the flags below change them for
+	// experiments (the embedded model is trained with the defaults).
+	o := sentiment.DefaultTrainOptions()
 	cmd := &cobra.Command{
 		Use:   "sentiment [--data DIR] [--out FILE] [--split text|rows] [--baseline]",
 		Short: "Train the sentiment and emotion model from the shared corpora; print its held-out scores",
@@ -48,7 +51,10 @@ For comparison with figures measured another way:
                  both sides); such a model cannot be written with --out.
   --baseline     trains nothing of the model: prints the held-out polarity
                  scores of the reference naive Bayes over character bigrams
-                 on the chosen split.`,
+                 on the chosen split.
+
+The flags --bits … --threshold change the training options for experiments; the
+embedded model is trained with their defaults.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			split, err := sentiment.ParseSplit(splitName)
@@ -68,7 +74,6 @@ For comparison with figures measured another way:
 			if split != sentiment.SplitText && out != "" {
 				return fmt.Errorf("--split %s is for comparison only: the shipped model is trained on the text split (drop --out)", split)
 			}
-			o := sentiment.DefaultTrainOptions()
 			o.DataDir = data
 			o.Split = split
 			o.Logf = func(f string, a ...any) { g.Log.Info().Msgf(f, a...) }
@@ -116,6 +121,18 @@ For comparison with figures measured another way:
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
 	cmd.Flags().StringVar(&splitName, "split", "text", "held-out split: text (the fixed one, copies of a text on one side) or rows (a random row split, for comparison)")
 	cmd.Flags().BoolVar(&baseline, "baseline", false, "print the reference naive Bayes over character bigrams instead of training the model")
+	f := cmd.Flags()
+	f.IntVar(&o.Bits, "bits", o.Bits, "log2 of the number of hash buckets")
+	f.IntVar(&o.Epochs, "epochs", o.Epochs, "polarity epochs")
+	f.Float64Var(&o.LearningRate, "lr", o.LearningRate, "polarity AdaGrad learning rate")
+	f.IntVar(&o.Runs, "runs", o.Runs, "polarity fits averaged")
+	f.Float64Var(&o.WeiboWeight, "weibo-weight", o.WeiboWeight, "weight of the Weibo head's logit")
+	f.Float64Var(&o.WeiboAlpha, "weibo-alpha", o.WeiboAlpha, "naive Bayes smoothing of the Weibo head's feature scales")
+	f.IntVar(&o.EmotionEpochs, "emotion-epochs", o.EmotionEpochs, "emotion epochs")
+	f.Float64Var(&o.EmotionLearningRate, "emotion-lr", o.EmotionLearningRate, "emotion AdaGrad learning rate")
+	f.Uint64Var(&o.Seed, "seed", o.Seed, "shuffling seed")
+	f.Float64Var(&o.IronyDamp, "irony", o.IronyDamp, "factor on a positive logit with an ironic marker (negative: sarcasm)")
+	f.Float64Var(&o.Threshold, "threshold", o.Threshold, "neutral band")
 	return cmd
 }
 

@@ -17,10 +17,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/httpauth"
+	"github.com/iwom/iwom/pipeline/metrics"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
 	"github.com/iwom/iwom/sinks/clickhouse/report"
 )
@@ -98,19 +98,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: GET /v1/reports, /v1/reports/<name>, /v1/brands or /v1/alerts/stream")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Reg, promhttp.HandlerOpts{Registry: s.Reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		if s.Ready != nil {
-			if err := s.Ready(ctx); err != nil {
-				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-				return
-			}
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.Handle("GET /metrics", metrics.Handler(s.Reg))
+	mux.Handle("GET /healthz", metrics.Healthz())
+	mux.Handle("GET /readyz", metrics.Readyz(s.Ready))
 	return mux
 }
 

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/alerts/alertsrun"
 	"github.com/iwom/iwom/pipeline/bus"
@@ -111,23 +109,7 @@ func (a *App) Limits() post.Limits {
 
 // WatchList loads the configured brand watch-list (embedded by default).
 func (a *App) WatchList() (*brands.WatchList, error) {
-	return LoadWatchList(a.Cfg.Enrich.BrandsFile)
-}
-
-// LoadWatchList reads file, or the embedded watch-list when file is "".
-func LoadWatchList(file string) (*brands.WatchList, error) {
-	data := configs.BrandsYAML
-	if file != "" {
-		var err error
-		if data, err = os.ReadFile(file); err != nil {
-			return nil, fmt.Errorf("reading watch-list: %w", err)
-		}
-	}
-	wl, err := brands.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("loading watch-list %s: %w", file, err)
-	}
-	return wl, nil
+	return brands.Load(a.Cfg.Enrich.BrandsFile)
 }
 
 // ClickHouse returns the (lazily opened) ClickHouse connection.

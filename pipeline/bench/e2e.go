@@ -147,7 +147,7 @@ func setup(ctx context.Context, o Options) (*env, error) {
 	if _, err := chsink.Migrate(ctx, conn, o.Database, o.Log); err != nil {
 		return nil, err
 	}
-	wl, err := app.LoadWatchList(cfg.Enrich.BrandsFile)
+	wl, err := brands.Load(cfg.Enrich.BrandsFile)
 	if err != nil {
 		return nil, err
 	}

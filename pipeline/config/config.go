@@ -38,11 +38,24 @@ type Config struct {
 	Alerts        Alerts        `mapstructure:"alerts"`
 	Metrics       Metrics       `mapstructure:"metrics"`
 	API           API           `mapstructure:"api"`
-	// Connectors are the platform connector instances, one map per entry
+	// Connectors are the platform connector instances, one entry each
 	// with kind and name; pipeline/connectors/registry decodes and checks
 	// them (see pipeline/connectors/README.md).
-	Connectors []map[string]any `mapstructure:"connectors"`
+	Connectors []ConnectorEntry `mapstructure:"connectors"`
 }
+
+// ConnectorEntry is one item of the connectors: list, its keys as given.
+// Its keys other than kind and name depend on the kind, so it stays a map
+// here; pipeline/connectors/registry (whose Entry it is) decodes it
+// strictly into the kind's Config and builds the connector.
+type ConnectorEntry map[string]any
+
+// Kind is the entry's kind ("weibo", "wechat-push" …), "" when missing or
+// not text.
+func (e ConnectorEntry) Kind() string { s, _ := e["kind"].(string); return s }
+
+// Name is the entry's instance name, "" when missing or not text.
+func (e ConnectorEntry) Name() string { s, _ := e["name"].(string); return s }
 
 // Log configures zerolog.
 type Log struct {
@@ -255,8 +268,7 @@ func decode(v *viper.Viper) (*Config, error) {
 	var c Config
 	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
 		dc.ErrorUnused = false
-		dc.WeaklyTypedInput = false
-		dc.DecodeHook = strictHook
+		strict(dc)
 	})
 	if err != nil {
 		return nil, decodeError(err)

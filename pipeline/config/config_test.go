@@ -323,7 +323,7 @@ connectors:
 	if c.Enrich.Workers != 3 {
 		t.Errorf("workers %d, want 3", c.Enrich.Workers)
 	}
-	if len(c.Connectors) != 1 || c.Connectors[0]["token"] != "alice-$USER" {
+	if len(c.Connectors) != 1 || c.Connectors[0]["token"] != "alice-$USER" || c.Connectors[0].Kind() != "http" || c.Connectors[0].Name() != "a" {
 		t.Errorf("connectors %v", c.Connectors)
 	}
 	loadErr(t, "nats:\n  password: ${CFGTEST_UNSET_VARIABLE}\n", "CFGTEST_UNSET_VARIABLE", "nats.password", "not set")

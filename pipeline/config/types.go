@@ -33,6 +33,70 @@ import (
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
+// strict makes a mapstructure decoder strict: no weakly typed input, and
+// strictHook for every value. Load and DecodeStrict both use it.
+func strict(dc *mapstructure.DecoderConfig) {
+	dc.WeaklyTypedInput = false
+	dc.DecodeHook = strictHook
+}
+
+// DecodeOption changes how DecodeStrict decodes.
+type DecodeOption func(*mapstructure.DecoderConfig)
+
+// WholeNumbersAsText lets a whole number (a YAML integer) fill a text
+// field, as its decimal digits: the connector entries' ids (users:
+// [1642634100]). Everything else stays strict.
+func WholeNumbersAsText() DecodeOption {
+	return func(dc *mapstructure.DecoderConfig) {
+		dc.DecodeHook = func(from, to reflect.Value) (any, error) {
+			if to.Kind() == reflect.String {
+				switch k := from.Kind(); {
+				case isInt(k):
+					return strconv.FormatInt(from.Int(), 10), nil
+				case isUint(k):
+					return strconv.FormatUint(from.Uint(), 10), nil
+				}
+			}
+			return strictHook(from, to)
+		}
+	}
+}
+
+// UnknownKeysError lists the keys of a DecodeStrict input that no field
+// of its output holds, sorted.
+type UnknownKeysError struct{ Keys []string }
+
+func (e *UnknownKeysError) Error() string {
+	return "unknown keys: " + strings.Join(e.Keys, ", ")
+}
+
+// DecodeStrict fills out (a pointer to a struct holding its defaults) from
+// in with the decoding Load uses (see above): durations need a unit,
+// integers must fit their field, no fraction is truncated, text must be
+// text. The errors are mapstructure's, each naming its key; keys of in
+// that no field holds are reported, after the rest decoded, as an
+// *UnknownKeysError.
+func DecodeStrict(in map[string]any, out any, opts ...DecodeOption) error {
+	var md mapstructure.Metadata
+	dc := &mapstructure.DecoderConfig{Result: out, Metadata: &md, TagName: "mapstructure"}
+	strict(dc)
+	for _, o := range opts {
+		o(dc)
+	}
+	dec, err := mapstructure.NewDecoder(dc)
+	if err != nil {
+		return fmt.Errorf("building config decoder: %w", err)
+	}
+	if err := dec.Decode(in); err != nil {
+		return err
+	}
+	if len(md.Unused) > 0 {
+		sort.Strings(md.Unused)
+		return &UnknownKeysError{Keys: md.Unused}
+	}
+	return nil
+}
+
 // strictHook converts a decoded YAML or environment value to the type of
 // the field it is decoded into, or says why it cannot.
 func strictHook(from, to reflect.Value) (any, error) {
@@ -136,7 +200,7 @@ func bareNumber(f float64, s string) (any, error) {
 	if f == 0 {
 		return time.Duration(0), nil
 	}
-	return nil, fmt.Errorf("%s is a bare number: durations need a unit, e.g. %ss (only 0 may go without)", s, s)
+	return nil, fmt.Errorf("%s has no unit (a bare number): durations need a unit, e.g. %ss (only 0 may go without)", s, s)
 }
 
 func toInt(from reflect.Value, bits int) (any, error) {

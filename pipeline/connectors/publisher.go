@@ -87,10 +87,6 @@ func (p *JetStreamPublisher) Stats() Stats {
 	return Stats{Published: p.published.Load(), Duplicates: p.dups.Load(), Invalid: p.invalid.Load()}
 }
 
-// DLQStage is the dead-letter stage of a connector: its name, so bad input
-// from the replay connector lands on iwom.dlq.replay.
-func DLQStage(name string) string { return name }
-
 // Publish implements Publisher.
 func (p *JetStreamPublisher) Publish(ctx context.Context, ps *post.Post) error {
 	msg, err := p.prepare(ps)
@@ -121,7 +117,7 @@ func (p *JetStreamPublisher) refuse(ctx context.Context, ps *post.Post, reason e
 	}
 	raw, _ := json.Marshal(ps)
 	p.invalid.Add(1)
-	if derr := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: DLQStage(p.Source), Err: reason, Source: p.Source, Line: LineOf(ctx), Payload: raw}); derr != nil {
+	if derr := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: p.Source, Err: reason, Source: p.Source, Line: LineOf(ctx), Payload: raw}); derr != nil {
 		return fmt.Errorf("dead-lettering invalid post %s: %w", ps.Key(), derr)
 	}
 	return reason
@@ -311,7 +307,7 @@ func (p *JetStreamPublisher) republish(ctx context.Context, msg *nats.Msg, cause
 func (p *JetStreamPublisher) refuseMsg(ctx context.Context, msg *nats.Msg, reason error) error {
 	p.invalid.Add(1)
 	p.Log.Warn().Err(reason).Str("msg_id", msg.Header.Get(jetstream.MsgIDHeader)).Msg("post refused by its stream; dead-lettered")
-	if err := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: DLQStage(p.Source), Err: reason, Source: p.Source, Payload: msg.Data}); err != nil {
+	if err := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: p.Source, Err: reason, Source: p.Source, Payload: msg.Data}); err != nil {
 		return fmt.Errorf("dead-lettering %s: %w", msg.Header.Get(jetstream.MsgIDHeader), err)
 	}
 	return nil
@@ -348,7 +344,7 @@ func (p *JetStreamPublisher) Flush(ctx context.Context) error {
 // Reject implements Publisher.
 func (p *JetStreamPublisher) Reject(ctx context.Context, line int, payload []byte, reason error) error {
 	p.invalid.Add(1)
-	if err := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: DLQStage(p.Source), Err: reason, Source: p.Source, Line: line, Payload: payload}); err != nil {
+	if err := p.Bus.DeadLetter(ctx, bus.DeadLetter{Stage: p.Source, Err: reason, Source: p.Source, Line: line, Payload: payload}); err != nil {
 		return fmt.Errorf("dead-lettering line %d: %w", line, err)
 	}
 	return nil

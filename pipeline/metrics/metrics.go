@@ -48,6 +48,35 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
+// Handler serves the metrics of reg (/metrics).
+func Handler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+// Healthz answers 200 "ok" while the process serves HTTP (/healthz).
+func Healthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+}
+
+// Readyz answers 200 "ready" when ready reports nil within 3 seconds,
+// else 503 with the reason (/readyz). A nil ready is always ready. The
+// metrics endpoint and `iwom serve` both use it.
+func Readyz(ready func(context.Context) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if ready != nil {
+			if err := ready(ctx); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+}
+
 // Serve serves /metrics, /healthz and /readyz on addr until ctx ends. ready
 // reports nil when the process is ready (connected and consuming).
 func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready func(context.Context) error) error {
@@ -62,19 +91,9 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready fun
 // once whether the address could be bound).
 func ServeOn(ctx context.Context, ln net.Listener, reg *prometheus.Registry, ready func(context.Context) error) error {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		c, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		if err := ready(c); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.Handle("/metrics", Handler(reg))
+	mux.Handle("/healthz", Healthz())
+	mux.Handle("/readyz", Readyz(ready))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -8,13 +8,12 @@ import (
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
 func watchList(t *testing.T) *brands.WatchList {
 	t.Helper()
-	wl, err := brands.Parse(configs.BrandsYAML)
+	wl, err := brands.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/iwom/iwom/analyzers/brands"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/synth"
 )
@@ -190,8 +189,8 @@ func New(opts Options) (*Server, error) {
 	wl := opts.WatchList
 	if wl == nil {
 		var err error
-		if wl, err = brands.Parse(configs.BrandsYAML); err != nil {
-			return nil, fmt.Errorf("loading the embedded watch-list: %w", err)
+		if wl, err = brands.Load(""); err != nil {
+			return nil, err
 		}
 	}
 	g, err := synth.New(synth.Options{Count: opts.Count, Seed: opts.Seed, Scenario: opts.Scenario, End: opts.End, Span: opts.Span}, wl)

@@ -16,15 +16,9 @@ import (
 // ConfiguredConnectors builds the config's connectors, filtered by kind and
 // name (none: all).
 func ConfiguredConnectors(g *Globals, a *app.App, kinds, names []string) ([]connectors.Connector, error) {
-	entries, err := registry.Entries(g.Cfg.Connectors)
-	if err != nil {
-		return nil, fmt.Errorf("reading connectors: %w", err)
-	}
 	var keep []registry.Entry
-	for _, e := range entries {
-		k, _ := e["kind"].(string)
-		n, _ := e["name"].(string)
-		if (len(kinds) == 0 || slices.Contains(kinds, k)) && (len(names) == 0 || slices.Contains(names, n)) {
+	for _, e := range g.Cfg.Connectors {
+		if (len(kinds) == 0 || slices.Contains(kinds, e.Kind())) && (len(names) == 0 || slices.Contains(names, e.Name())) {
 			keep = append(keep, e)
 		}
 	}

@@ -5,14 +5,13 @@ import (
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
-	"github.com/iwom/iwom/pipeline/app"
 )
 
 // LoadEnricher builds the enrich stage's analyser from the configured
 // watch-list (enrich.brands_file, else the embedded one), for the commands
 // that enrich text outside a running pipeline.
 func LoadEnricher(g *Globals) (*enrich.Enricher, *brands.WatchList, error) {
-	wl, err := app.LoadWatchList(g.Cfg.Enrich.BrandsFile)
+	wl, err := brands.Load(g.Cfg.Enrich.BrandsFile)
 	if err != nil {
 		return nil, nil, err
 	}

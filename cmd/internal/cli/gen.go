@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/iwom/iwom/pipeline/app"
+	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/synth"
 )
@@ -42,7 +42,7 @@ func (f *GenFlags) Register(cmd *cobra.Command) {
 // Generator builds the generator the flags describe, on the configured
 // watch-list.
 func (f *GenFlags) Generator(g *Globals) (*synth.Generator, error) {
-	wl, err := app.LoadWatchList(g.Cfg.Enrich.BrandsFile)
+	wl, err := brands.Load(g.Cfg.Enrich.BrandsFile)
 	if err != nil {
 		return nil, err
 	}

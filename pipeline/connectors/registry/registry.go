@@ -28,13 +28,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iwom/iwom/pipeline/bus"
+	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/kit"
 	"github.com/iwom/iwom/pipeline/post"
 )
 
-// Entry is one item of the connectors: list as decoded from YAML.
-type Entry map[string]any
+// Entry is one item of the connectors: list as decoded from YAML: the
+// configuration's own type, so config.Config.Connectors is a []Entry.
+type Entry = config.ConnectorEntry
 
 // Deps is what connectors need from the process.
 type Deps struct {
@@ -158,8 +160,7 @@ func stringMap(v any) (Entry, error) {
 }
 
 func build(label string, e Entry, deps Deps) (connectors.Connector, error) {
-	kind, _ := e["kind"].(string)
-	name, _ := e["name"].(string)
+	kind, name := e.Kind(), e.Name()
 	if name != "" {
 		label += " (" + name + ")"
 	}
@@ -194,8 +195,11 @@ func build(label string, e Entry, deps Deps) (connectors.Connector, error) {
 }
 
 // Decode fills cfg (holding its defaults) from the entry's keys other than
-// kind. Unknown keys are errors, so that a typo is not silently ignored;
-// durations need a unit ("5m"), except 0.
+// kind, with the strict decoding of the configuration
+// (config.DecodeStrict): durations need a unit ("5m"), except 0; integers
+// must fit their field and are never truncated (1.9 is not an int). A
+// whole number may fill a text key (users: [1642634100]). Unknown keys
+// are errors, so that a typo is not silently ignored.
 func Decode(e Entry, cfg any) error {
 	in := make(map[string]any, len(e))
 	for k, v := range e {
@@ -203,51 +207,15 @@ func Decode(e Entry, cfg any) error {
 			in[strings.ToLower(k)] = v
 		}
 	}
-	var md mapstructure.Metadata
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		Result:           cfg,
-		Metadata:         &md,
-		WeaklyTypedInput: true,
-		TagName:          "mapstructure",
-		DecodeHook:       durationHook,
-	})
-	if err != nil {
-		return fmt.Errorf("building config decoder: %w", err)
-	}
-	if err := dec.Decode(in); err != nil {
+	err := config.DecodeStrict(in, cfg, config.WholeNumbersAsText())
+	var unknown *config.UnknownKeysError
+	switch {
+	case errors.As(err, &unknown):
+		return fmt.Errorf("%s: unknown key (known: %s)", unknown.Keys[0], strings.Join(knownKeys(cfg), ", "))
+	case err != nil:
 		return keyError(err)
 	}
-	if len(md.Unused) > 0 {
-		sort.Strings(md.Unused)
-		return fmt.Errorf("%s: unknown key (known: %s)", md.Unused[0], strings.Join(knownKeys(cfg), ", "))
-	}
 	return nil
-}
-
-var durationType = reflect.TypeOf(time.Duration(0))
-
-// durationHook parses durations ("30s", "5m") and refuses a bare number
-// (300 would be 300ns), except 0.
-func durationHook(from, to reflect.Type, data any) (any, error) {
-	if to != durationType {
-		return data, nil
-	}
-	switch from.Kind() {
-	case reflect.String:
-		d, err := time.ParseDuration(strings.TrimSpace(reflect.ValueOf(data).String()))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a duration like 30s or 5m", data)
-		}
-		return d, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		if reflect.ValueOf(data).IsZero() {
-			return time.Duration(0), nil
-		}
-		return nil, fmt.Errorf("%v has no unit: write a duration like 30s or 5m", data)
-	}
-	return data, nil
 }
 
 // keyError turns mapstructure's errors into "key: problem".

@@ -175,6 +175,29 @@ func TestErrorsNameEntryAndKey(t *testing.T) {
 	}
 }
 
+// TestStrictDecoding: connector entries are decoded as strictly as the
+// rest of the configuration (config.DecodeStrict): a bare number is not a
+// duration, a fraction is not an integer, and an integer must fit its
+// field.
+func TestStrictDecoding(t *testing.T) {
+	cases := []struct {
+		yaml, want string
+	}{
+		{"- {kind: weibo, name: wb, access_token: t, interval: 300}", "connectors[0] (wb): interval: 300 has no unit"},
+		{"- {kind: weibo, name: wb, access_token: t, intervals: {search: 60}}", "connectors[0] (wb): intervals[search]: 60 has no unit"},
+		{"- {kind: weibo, name: wb, access_token: t, count: 1.9}", "connectors[0] (wb): count: must be a whole number, not 1.9"},
+		{`- {kind: weibo, name: wb, access_token: t, count: "1.9"}`, "connectors[0] (wb): count: 1.9 is not a whole number"},
+		{"- {kind: weibo, name: wb, access_token: t, count: 9223372036854775808}", "connectors[0] (wb): count: 9223372036854775808 is out of range"},
+		{"- {kind: http, name: in, tokens: [0123456789abcdef0], max_body: 1e30}", "connectors[0] (in): max_body: 1e+30 is out of range"},
+	}
+	for _, c := range cases {
+		_, err := registry.BuildAll(entries(t, "connectors:\n"+indent(c.yaml)), deps())
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant %s…", c.yaml, err, c.want)
+		}
+	}
+}
+
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
 
 // TestSecretsNotInErrors: a bad entry's error does not repeat its secrets.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/iwom/iwom/analyzers/brands"
 	"github.com/iwom/iwom/analyzers/enrich"
-	"github.com/iwom/iwom/configs"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/synth"
 	chsink "github.com/iwom/iwom/sinks/clickhouse"
@@ -21,11 +20,7 @@ import (
 
 // WatchList is the embedded brand watch-list.
 func WatchList() (*brands.WatchList, error) {
-	wl, err := brands.Parse(configs.BrandsYAML)
-	if err != nil {
-		return nil, fmt.Errorf("loading the embedded watch-list: %w", err)
-	}
-	return wl, nil
+	return brands.Load("")
 }
 
 // Generate makes n posts with the generator (scenario steady or crisis,
