@@ -132,8 +132,16 @@ func TestAlertFeedOnAnEmptyStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got := make(chan uint64, 1)
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
 	go func() {
-		_ = alertFeed(b)(ctx, nil, api.LiveTail, func(seq uint64, _ []byte) error { got <- seq; cancel(); return nil })
+		_ = alertFeed(b)(feedCtx, nil, api.LiveTail, func(seq uint64, _ []byte) error {
+			select {
+			case got <- seq:
+			default:
+			}
+			return nil
+		})
 	}()
 	time.Sleep(300 * time.Millisecond)
 	if _, err := b.Publish(ctx, bus.Out{Subject: bus.AlertSubject("haier", "volume_spike"), Data: []byte("x")}); err != nil {
