@@ -69,9 +69,10 @@ func Open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logg
 }
 
 // Connect connects to cfg.URL or, when it is empty, to the embedded server
-// of a running iwom (nats.embedded_listen), and ensures the topology. It
-// never starts a server: with none to reach it fails with "no iwom running
-// at <url>".
+// of a running iwom (nats.embedded_listen). It has no side effects: it
+// never starts a server (with none to reach it fails with "no iwom running
+// at <url>") and never creates or updates streams; the commands that run
+// consumers call EnsureTopology themselves.
 func Connect(ctx context.Context, cfg config.NATS, log zerolog.Logger) (*Bus, error) {
 	return open(ctx, cfg, "", log, false)
 }
@@ -131,9 +132,11 @@ func open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logg
 		b.Close()
 		return nil, fmt.Errorf("creating JetStream context: %w", err)
 	}
-	if err := b.EnsureTopology(ctx); err != nil {
-		b.Close()
-		return nil, err
+	if serve {
+		if err := b.EnsureTopology(ctx); err != nil {
+			b.Close()
+			return nil, err
+		}
 	}
 	return b, nil
 }

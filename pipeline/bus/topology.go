@@ -12,8 +12,11 @@ import (
 )
 
 // This file is the iwom topology: every stream and KV bucket, with the one
-// storage mapping they share. Reading a stream that does not exist fails
-// with a MissingStreamError.
+// storage mapping they share. Only the processes that own the topology
+// create or update it: iwom run (Open), the stages when they start
+// (EnsureTopology before their consumers) and iwom migrate. Connect has no
+// side effects, so a read-only command on a server without the streams
+// fails with a MissingStreamError instead of creating them.
 
 // StreamAlertsIn is the partitioned alert engine's internal stream: the
 // router republishes each enriched post, restricted to a partition's
@@ -108,7 +111,8 @@ func alertLeasesConfig(cfg config.NATS, bucket string, ttl time.Duration) jetstr
 }
 
 // EnsureTopology creates or updates the four iwom streams. It is safe to
-// call from any number of processes at once.
+// call from any number of processes at once. iwom run (Open), every stage
+// command before it starts its consumers, and iwom migrate call it.
 func (b *Bus) EnsureTopology(ctx context.Context) error {
 	for _, sc := range StreamConfigs(b.cfg) {
 		if err := b.ensureStream(ctx, sc); err != nil {
