@@ -49,7 +49,7 @@ Do not also run the engine inside ` + "`iwom run`" + ` (use iwom run --no-alerts
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := app.Connect(ctx, g.Cfg, g.Log)
+			a, err := connectStage(ctx, g)
 			if err != nil {
 				return err
 			}
@@ -280,7 +280,7 @@ reasons: they show scheme://host/path with the token segments masked.`,
 				return fmt.Errorf("--retry-for %s: must be positive", retryFor)
 			}
 			ctx := cmd.Context()
-			a, err := app.Connect(ctx, g.Cfg, g.Log)
+			a, err := connectStage(ctx, g)
 			if err != nil {
 				return err
 			}

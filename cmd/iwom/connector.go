@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iwom/iwom/cmd/internal/cli"
-	"github.com/iwom/iwom/pipeline/app"
 	"github.com/iwom/iwom/pipeline/connectors/registry"
 )
 
@@ -32,7 +31,7 @@ flush what they accepted. See pipeline/connectors/README.md.`,
 				}
 			}
 			ctx := cmd.Context()
-			a, err := app.Connect(ctx, g.Cfg, g.Log)
+			a, err := connectStage(ctx, g)
 			if err != nil {
 				return err
 			}

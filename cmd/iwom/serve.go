@@ -131,13 +131,9 @@ func alertFeed(b *bus.Bus) api.AlertFeed {
 			subjects = append(subjects, bus.AlertsPrefix+br+".>")
 		}
 		if after > 0 {
-			s, err := b.JS.Stream(ctx, bus.StreamAlerts)
+			info, err := b.StreamInfo(ctx, bus.StreamAlerts)
 			if err != nil {
-				return fmt.Errorf("opening stream %s: %w", bus.StreamAlerts, err)
-			}
-			info, err := s.Info(ctx)
-			if err != nil {
-				return fmt.Errorf("reading stream %s: %w", bus.StreamAlerts, err)
+				return err
 			}
 			// after == LastSeq starts at LastSeq+1: the next alert. On an
 			// empty stream after becomes 0, the (empty) backlog.

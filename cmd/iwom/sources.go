@@ -13,6 +13,7 @@ import (
 
 	"github.com/iwom/iwom/cmd/internal/cli"
 	"github.com/iwom/iwom/pipeline/app"
+	"github.com/iwom/iwom/pipeline/bus"
 	"github.com/iwom/iwom/pipeline/connectors"
 	"github.com/iwom/iwom/pipeline/connectors/gen"
 	"github.com/iwom/iwom/pipeline/connectors/replay"
@@ -89,6 +90,12 @@ func publishWith(cmd *cobra.Command, g *cli.Globals, c connectors.Connector) err
 		return err
 	}
 	defer a.Close()
+	// A publisher does not create the topology: on a server without the
+	// raw stream it fails at once rather than retrying unanswered
+	// publishes.
+	if _, err := a.Bus.StreamInfo(ctx, bus.StreamRaw); err != nil {
+		return err
+	}
 	if err := a.ServeMetrics(ctx); err != nil {
 		// A one-off publisher beside a running iwom with the same config
 		// finds the port taken: its metrics are not worth failing for.

@@ -46,7 +46,7 @@ func statusCmd(g *cli.Globals) *cobra.Command {
 			}
 			defer a.Close()
 			var st Status
-			st.NATS = a.Bus.NC.ConnectedUrlRedacted()
+			st.NATS = a.Bus.ConnectedURL()
 			if st.NATS == "" {
 				st.NATS = "embedded (in this process)"
 			}

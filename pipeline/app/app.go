@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -251,7 +252,7 @@ func (a *App) Publisher(name string) *connectors.JetStreamPublisher {
 
 // Ready reports nil when NATS is connected and every runner is bound.
 func (a *App) Ready(ctx context.Context) error {
-	if !a.Bus.NC.IsConnected() {
+	if !a.Bus.Connected() {
 		return errors.New("NATS not connected")
 	}
 	a.mu.Lock()
@@ -326,12 +327,12 @@ func (a *App) Consumers(ctx context.Context, names ...string) ([]ConsumerState, 
 	var out []ConsumerState
 	for _, n := range names {
 		cs := ConsumerState{Stream: streams[n], Durable: n}
-		c, err := a.Bus.JS.Consumer(ctx, cs.Stream, n)
-		if err == nil {
-			info, ierr := c.Info(ctx)
-			if ierr != nil {
-				return nil, fmt.Errorf("reading consumer %s: %w", n, ierr)
-			}
+		info, err := a.Bus.ConsumerInfo(ctx, cs.Stream, n)
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound):
+		case err != nil:
+			return nil, err
+		default:
 			cs.Exists = true
 			cs.Pending, cs.AckPending, cs.Redelivered = info.NumPending, uint64(info.NumAckPending), uint64(info.NumRedelivered)
 		}

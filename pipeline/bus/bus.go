@@ -1,5 +1,5 @@
 // Package bus connects iwom to NATS JetStream: it starts the embedded server
-// when no URL is configured, creates the streams idempotently, and names the
+// when no URL is configured, owns the topology (topology.go), and names the
 // subjects every stage uses.
 package bus
 
@@ -52,8 +52,8 @@ func DLQSubject(stage string) string { return DLQPrefix + stage }
 // Bus is a live connection to JetStream, with the embedded server if this
 // process started one.
 type Bus struct {
-	NC  *nats.Conn
-	JS  jetstream.JetStream
+	nc  *nats.Conn
+	js  jetstream.JetStream
 	cfg config.NATS
 	srv *server.Server
 	log zerolog.Logger
@@ -69,9 +69,10 @@ func Open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logg
 }
 
 // Connect connects to cfg.URL or, when it is empty, to the embedded server
-// of a running iwom (nats.embedded_listen), and ensures the topology. It
-// never starts a server: with none to reach it fails with "no iwom running
-// at <url>".
+// of a running iwom (nats.embedded_listen). It has no side effects: it
+// never starts a server (with none to reach it fails with "no iwom running
+// at <url>") and never creates or updates streams; the commands that run
+// consumers call EnsureTopology themselves.
 func Connect(ctx context.Context, cfg config.NATS, log zerolog.Logger) (*Bus, error) {
 	return open(ctx, cfg, "", log, false)
 }
@@ -106,34 +107,36 @@ func open(ctx context.Context, cfg config.NATS, dataDir string, log zerolog.Logg
 		if !b.probeRunning(opts) {
 			return nil, fmt.Errorf("no iwom running at %s: start `iwom run` (or `iwom nats`), or set nats.url", url)
 		}
-		b.NC, err = nats.Connect(url, opts...)
+		b.nc, err = nats.Connect(url, opts...)
 	} else if cfg.URL == "" && b.probeRunning(opts) {
 		// An iwom process on this machine already runs the embedded server:
 		// share it rather than opening its store a second time.
 		log.Debug().Str("listen", cfg.EmbeddedListen).Msg("using the embedded NATS server of a running iwom")
-		b.NC, err = nats.Connect("nats://"+cfg.EmbeddedListen, opts...)
+		b.nc, err = nats.Connect("nats://"+cfg.EmbeddedListen, opts...)
 	} else if cfg.URL == "" {
 		b.srv, err = startEmbedded(cfg, dataDir)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, nats.InProcessServer(b.srv))
-		b.NC, err = nats.Connect("", opts...)
+		b.nc, err = nats.Connect("", opts...)
 	} else {
-		b.NC, err = nats.Connect(cfg.URL, opts...)
+		b.nc, err = nats.Connect(cfg.URL, opts...)
 	}
 	if err != nil {
 		b.shutdownServer()
 		return nil, fmt.Errorf("connecting to NATS: %w", err)
 	}
-	b.JS, err = jetstream.New(b.NC)
+	b.js, err = jetstream.New(b.nc)
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("creating JetStream context: %w", err)
 	}
-	if err := b.EnsureTopology(ctx); err != nil {
-		b.Close()
-		return nil, err
+	if serve {
+		if err := b.EnsureTopology(ctx); err != nil {
+			b.Close()
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -233,52 +236,6 @@ func startEmbedded(cfg config.NATS, dataDir string) (*server.Server, error) {
 	return srv, nil
 }
 
-// enrichedExtra is how much larger the enriched stream's messages may be
-// than the raw stream's.
-const enrichedExtra = 64 << 10
-
-// StreamConfigs is the iwom topology: one stream per subject family.
-func StreamConfigs(cfg config.NATS) []jetstream.StreamConfig {
-	storage := jetstream.FileStorage
-	if cfg.Storage == "memory" {
-		storage = jetstream.MemoryStorage
-	}
-	mk := func(name, subj, desc string, maxMsg int32) jetstream.StreamConfig {
-		return jetstream.StreamConfig{
-			Name:        name,
-			Description: desc,
-			Subjects:    []string{subj},
-			Storage:     storage,
-			Replicas:    cfg.Replicas,
-			MaxAge:      cfg.MaxAge,
-			MaxBytes:    cfg.MaxBytes,
-			MaxMsgSize:  maxMsg,
-			Duplicates:  cfg.DuplicateWindow,
-			Retention:   jetstream.LimitsPolicy,
-			// Refuse new messages when full, so that publishers see the
-			// error and back off instead of old data being dropped.
-			Discard: jetstream.DiscardNew,
-		}
-	}
-	return []jetstream.StreamConfig{
-		mk(StreamRaw, RawPrefix+">", "iwom raw posts from connectors", cfg.MaxMsgSize),
-		mk(StreamEnriched, EnrichedPrefix+">", "iwom enriched posts", cfg.MaxMsgSize+enrichedExtra),
-		mk(StreamAlerts, AlertsPrefix+">", "iwom alerts", cfg.MaxMsgSize),
-		mk(StreamDLQ, DLQPrefix+">", "iwom dead letters: payload as received, reason in headers", cfg.MaxMsgSize+128<<10),
-	}
-}
-
-// EnsureTopology creates or updates the four iwom streams. It is safe to
-// call from any number of processes at once.
-func (b *Bus) EnsureTopology(ctx context.Context) error {
-	for _, sc := range StreamConfigs(b.cfg) {
-		if _, err := b.JS.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("creating stream %s: %w", sc.Name, err)
-		}
-	}
-	return nil
-}
-
 // ConsumerConfig is the durable pull consumer a stage named durable uses on
 // a stream, filtered to subject.
 func (b *Bus) ConsumerConfig(durable, subject string, maxAckPending int) jetstream.ConsumerConfig {
@@ -298,12 +255,18 @@ func (b *Bus) ConsumerConfig(durable, subject string, maxAckPending int) jetstre
 
 // Consumer creates (or updates) and returns a durable pull consumer.
 func (b *Bus) Consumer(ctx context.Context, stream string, cc jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	c, err := b.JS.CreateOrUpdateConsumer(ctx, stream, cc)
+	c, err := b.js.CreateOrUpdateConsumer(ctx, stream, cc)
 	if err != nil {
 		return nil, fmt.Errorf("creating consumer %s on %s: %w", cc.Durable, stream, err)
 	}
 	return c, nil
 }
+
+// Connected reports whether the connection is up.
+func (b *Bus) Connected() bool { return b.nc.IsConnected() }
+
+// ConnectedURL is the server the bus is connected to, password redacted.
+func (b *Bus) ConnectedURL() string { return b.nc.ConnectedUrlRedacted() }
 
 // Config is the NATS configuration the bus was opened with.
 func (b *Bus) Config() config.NATS { return b.cfg }
@@ -311,16 +274,16 @@ func (b *Bus) Config() config.NATS { return b.cfg }
 // Close drains the connection (flushing pending publishes and acks) and
 // shuts the embedded server down.
 func (b *Bus) Close() {
-	if b.NC != nil && !b.NC.IsClosed() {
+	if b.nc != nil && !b.nc.IsClosed() {
 		done := make(chan struct{})
-		b.NC.SetClosedHandler(func(*nats.Conn) { close(done) })
-		if err := b.NC.Drain(); err != nil {
-			b.NC.Close()
+		b.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+		if err := b.nc.Drain(); err != nil {
+			b.nc.Close()
 		} else {
 			select {
 			case <-done:
 			case <-time.After(10 * time.Second):
-				b.NC.Close()
+				b.nc.Close()
 			}
 		}
 	}

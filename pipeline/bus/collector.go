@@ -99,7 +99,7 @@ type State struct {
 func (b *Bus) State(ctx context.Context) (State, error) {
 	out := State{DLQ: map[string]uint64{}}
 	for _, sc := range StreamConfigs(b.cfg) {
-		s, err := b.JS.Stream(ctx, sc.Name)
+		s, err := b.stream(ctx, sc.Name)
 		if err != nil {
 			return out, err
 		}

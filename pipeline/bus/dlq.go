@@ -83,9 +83,9 @@ func (b *Bus) DeadLetter(ctx context.Context, d DeadLetter) error {
 
 // GetDeadLetter reads one dead letter by its DLQ stream sequence.
 func (b *Bus) GetDeadLetter(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
-	s, err := b.JS.Stream(ctx, StreamDLQ)
+	s, err := b.stream(ctx, StreamDLQ)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", StreamDLQ, err)
+		return nil, err
 	}
 	m, err := s.GetMsg(ctx, seq)
 	if err != nil {
@@ -134,9 +134,9 @@ func (b *Bus) ReplayDeadLetters(ctx context.Context, subject string, seqs []uint
 	if err != nil {
 		return res, err
 	}
-	s, err := b.JS.Stream(ctx, StreamDLQ)
+	s, err := b.stream(ctx, StreamDLQ)
 	if err != nil {
-		return res, fmt.Errorf("opening %s: %w", StreamDLQ, err)
+		return res, err
 	}
 	for _, l := range letters {
 		if l.subject == "" {

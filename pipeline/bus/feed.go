@@ -24,9 +24,9 @@ type FeedMsg struct {
 // uses an ordered ephemeral consumer, so nothing is acknowledged and any
 // number of feeds can run at once. fn's error ends the feed.
 func (b *Bus) Feed(ctx context.Context, stream string, subjects []string, after uint64, backlog int, fn func(FeedMsg) error) error {
-	s, err := b.JS.Stream(ctx, stream)
+	s, err := b.stream(ctx, stream)
 	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", stream, err)
+		return err
 	}
 	info, err := s.Info(ctx)
 	if err != nil {

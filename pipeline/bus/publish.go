@@ -66,11 +66,23 @@ type PubResult struct {
 
 // Publish publishes one message and waits for the stream to store it.
 func (b *Bus) Publish(ctx context.Context, o Out) (*jetstream.PubAck, error) {
-	ack, err := b.JS.PublishMsg(ctx, o.msg())
+	ack, err := b.js.PublishMsg(ctx, o.msg())
 	if err != nil {
 		return nil, fmt.Errorf("publishing to %s: %w", o.Subject, Classify(err))
 	}
 	return ack, nil
+}
+
+// PublishMsg publishes m and waits for its stream to store it; the error
+// is JetStream's, unclassified (see Classify).
+func (b *Bus) PublishMsg(ctx context.Context, m *nats.Msg) (*jetstream.PubAck, error) {
+	return b.js.PublishMsg(ctx, m)
+}
+
+// PublishMsgAsync starts publishing m; the future reports the stream's ack.
+// For publishers that keep their own window of messages in flight.
+func (b *Bus) PublishMsgAsync(m *nats.Msg) (jetstream.PubAckFuture, error) {
+	return b.js.PublishMsgAsync(m)
 }
 
 // PublishAll publishes every message asynchronously and waits until each is
@@ -80,7 +92,7 @@ func (b *Bus) PublishAll(ctx context.Context, outs []Out) []PubResult {
 	res := make([]PubResult, len(outs))
 	futs := make([]jetstream.PubAckFuture, len(outs))
 	for i, o := range outs {
-		f, err := b.JS.PublishMsgAsync(o.msg())
+		f, err := b.js.PublishMsgAsync(o.msg())
 		if err != nil {
 			res[i].Err = fmt.Errorf("publishing to %s: %w", o.Subject, Classify(err))
 			continue

@@ -13,9 +13,9 @@ import (
 // filter, wildcards allowed), oldest first, with an ordered ephemeral
 // consumer; it returns when it has seen everything stored when it started.
 func (b *Bus) ReadAll(ctx context.Context, stream, subject string, fn func(jetstream.Msg) error) error {
-	s, err := b.JS.Stream(ctx, stream)
+	s, err := b.stream(ctx, stream)
 	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", stream, err)
+		return err
 	}
 	info, err := s.Info(ctx)
 	if err != nil {

@@ -190,7 +190,7 @@ func (p *JetStreamPublisher) Store(ctx context.Context, ps []*post.Post) []Store
 			out[i].Err = p.refuse(ctx, x, err)
 			continue
 		}
-		fut, err := p.Bus.JS.PublishMsgAsync(msg)
+		fut, err := p.Bus.PublishMsgAsync(msg)
 		if err != nil {
 			out[i].Err = fmt.Errorf("publishing %s: %w: %w", x.Key(), bus.ErrNotStored, err)
 			continue
@@ -241,7 +241,7 @@ func (p *JetStreamPublisher) send(ctx context.Context, msg *nats.Msg) error {
 // own async window is full or the connection is down.
 func (p *JetStreamPublisher) publishAsync(ctx context.Context, msg *nats.Msg) (jetstream.PubAckFuture, error) {
 	for attempt := 1; ; attempt++ {
-		fut, err := p.Bus.JS.PublishMsgAsync(msg)
+		fut, err := p.Bus.PublishMsgAsync(msg)
 		if err == nil {
 			return fut, nil
 		}
@@ -289,7 +289,7 @@ func (p *JetStreamPublisher) republish(ctx context.Context, msg *nats.Msg, cause
 		m := nats.NewMsg(msg.Subject)
 		m.Data, m.Header = msg.Data, msg.Header
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ack, err := p.Bus.JS.PublishMsg(actx, m)
+		ack, err := p.Bus.PublishMsg(actx, m)
 		cancel()
 		if err == nil {
 			p.count(ack)

@@ -283,11 +283,7 @@ type committer struct {
 }
 
 func (c *committer) Commit(ctx context.Context, msgs []Msg, res []Result) error {
-	s, err := c.b.JS.Stream(ctx, bus.StreamEnriched)
-	if err != nil {
-		return err
-	}
-	info, err := s.Info(ctx)
+	info, err := c.b.StreamInfo(ctx, bus.StreamEnriched)
 	if err != nil {
 		return err
 	}

@@ -15,17 +15,15 @@ import (
 
 	"github.com/iwom/iwom/pipeline/alerts"
 	"github.com/iwom/iwom/pipeline/bus"
-	"github.com/iwom/iwom/pipeline/config"
 	"github.com/iwom/iwom/pipeline/post"
 	"github.com/iwom/iwom/pipeline/stage"
 )
 
-// The partitioned engine's internal stream: the router republishes each
-// enriched post, restricted to a partition's brands, on
-// iwom.alertsin.n<N>.p<K>, with the watermark ticks in between.
+// The partitioned engine's internal stream, defined in bus with the rest of
+// the topology.
 const (
-	StreamAlertsIn = "IWOM_ALERTS_IN"
-	AlertsInPrefix = "iwom.alertsin."
+	StreamAlertsIn = bus.StreamAlertsIn
+	AlertsInPrefix = bus.AlertsInPrefix
 )
 
 // AlertsInSubject is the subject of partition k of n.
@@ -38,29 +36,6 @@ func AlertsInSubject(n, k int) string {
 type Routed struct {
 	Tick int64         `json:"tick,omitempty"`
 	In   *alerts.Input `json:"in,omitempty"`
-}
-
-// AlertsInStreamConfig is the internal stream: a work queue (each partition
-// consumer removes what it has acknowledged), with the limits of the other
-// streams.
-func AlertsInStreamConfig(n config.NATS) jetstream.StreamConfig {
-	st := jetstream.FileStorage
-	if n.Storage == "memory" {
-		st = jetstream.MemoryStorage
-	}
-	return jetstream.StreamConfig{
-		Name: StreamAlertsIn, Description: "iwom alert engine: posts routed to brand partitions, and watermark ticks",
-		Subjects: []string{AlertsInPrefix + ">"}, Storage: st, Replicas: n.Replicas, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,
-		MaxMsgSize: n.MaxMsgSize, Duplicates: n.DuplicateWindow, Retention: jetstream.WorkQueuePolicy, Discard: jetstream.DiscardNew,
-	}
-}
-
-// EnsureAlertsIn creates or updates the internal stream.
-func EnsureAlertsIn(ctx context.Context, js jetstream.JetStream, n config.NATS) error {
-	if _, err := js.CreateOrUpdateStream(ctx, AlertsInStreamConfig(n)); err != nil {
-		return fmt.Errorf("creating stream %s: %w", StreamAlertsIn, err)
-	}
-	return nil
 }
 
 // Router is the stage that splits the enriched stream by brand partition.

@@ -92,7 +92,7 @@ func NewSingleStage(b *bus.Bus, cfg config.Alerts, archive Archive, m *alerts.Me
 	return &Stage{Engine: eng, Bus: b, Archive: archive, Input: InputEnriched, Metrics: m,
 		Reload: NewReloader(cfg.RulesFile, cfg.ReloadInterval, p.Rules), Log: log,
 		OpenStore: func(ctx context.Context) (*Store, error) {
-			return OpenStore(ctx, b.JS, StateBucketConfig(cfg.StateBucket, b.Config()), ScopeSingle)
+			return OpenStore(ctx, b, cfg.StateBucket, ScopeSingle)
 		}}
 }
 
@@ -102,7 +102,7 @@ func (p *Parts) Stage(ctx context.Context, input int, scope string, valid func()
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, p.Bus.JS, StateBucketConfig(p.Cfg.StateBucket, p.Bus.Config()), scope)
+	st, err := OpenStore(ctx, p.Bus, p.Cfg.StateBucket, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (p *Parts) Stage(ctx context.Context, input int, scope string, valid func()
 
 // Router builds the partition router.
 func (p *Parts) Router(ctx context.Context, valid func() bool) (*Router, error) {
-	st, err := OpenStore(ctx, p.Bus.JS, StateBucketConfig(p.Cfg.StateBucket, p.Bus.Config()), "n"+strconv.Itoa(p.Cfg.Partitions))
+	st, err := OpenStore(ctx, p.Bus, p.Cfg.StateBucket, "n"+strconv.Itoa(p.Cfg.Partitions))
 	if err != nil {
 		return nil, err
 	}
@@ -193,18 +193,13 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.ID == "" {
 		s.ID = NewReplicaID()
 	}
-	st := jetstream.FileStorage
-	if p.Bus.Config().Storage == "memory" {
-		st = jetstream.MemoryStorage
-	}
-	kv, err := p.Bus.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: p.Cfg.LeaseBucket, Description: "iwom alert engine replicas and leases",
-		History: 1, TTL: ttl, Storage: st, Replicas: p.Bus.Config().Replicas})
+	kv, err := p.Bus.AlertLeases(ctx, p.Cfg.LeaseBucket, ttl)
 	if err != nil {
-		return fmt.Errorf("creating KV bucket %s: %w", p.Cfg.LeaseBucket, err)
+		return err
 	}
 	s.kv = kv
 	if p.Cfg.Partitions > 0 {
-		if err := EnsureAlertsIn(ctx, p.Bus.JS, p.Bus.Config()); err != nil {
+		if err := p.Bus.EnsureAlertsIn(ctx); err != nil {
 			return err
 		}
 	}

@@ -408,19 +408,11 @@ func TestReplicasSplitBrands(t *testing.T) {
 // everything.
 func idle(t *testing.T, b *bus.Bus, n int) bool {
 	ctx := context.Background()
-	c, err := b.JS.Consumer(ctx, bus.StreamEnriched, DurableRouter(n))
-	if err != nil {
-		return false
-	}
-	info, err := c.Info(ctx)
+	info, err := b.ConsumerInfo(ctx, bus.StreamEnriched, DurableRouter(n))
 	if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
 		return false
 	}
-	s, err := b.JS.Stream(ctx, StreamAlertsIn)
-	if err != nil {
-		return false
-	}
-	si, err := s.Info(ctx)
+	si, err := b.StreamInfo(ctx, StreamAlertsIn)
 	return err == nil && si.State.Msgs == 0
 }
 

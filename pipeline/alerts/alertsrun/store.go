@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/iwom/iwom/pipeline/alerts"
-	"github.com/iwom/iwom/pipeline/config"
+	"github.com/iwom/iwom/pipeline/bus"
 )
 
 // ErrFenced means another engine wrote this engine's state: two engines
@@ -25,7 +25,7 @@ var ErrFenced = errors.New("alert state written by another engine")
 // other.
 type Store struct {
 	KV     jetstream.KeyValue
-	js     jetstream.JetStream
+	bus    *bus.Bus
 	bucket string
 	scope  string
 	revs   map[string]uint64
@@ -33,23 +33,14 @@ type Store struct {
 	Bytes int
 }
 
-// StateBucketConfig is the KV bucket of the engine state.
-func StateBucketConfig(name string, n config.NATS) jetstream.KeyValueConfig {
-	st := jetstream.FileStorage
-	if n.Storage == "memory" {
-		st = jetstream.MemoryStorage
-	}
-	return jetstream.KeyValueConfig{Bucket: name, Description: "iwom alert engine state: per-brand windows, baselines, open alerts, cooldowns",
-		History: 1, Storage: st, Replicas: n.Replicas, Compression: true, MaxValueSize: 8 << 20}
-}
-
-// OpenStore creates (or binds) the bucket and returns the store of scope.
-func OpenStore(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, scope string) (*Store, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+// OpenStore creates (or binds) the engine state bucket (bus.AlertState)
+// and returns the store of scope.
+func OpenStore(ctx context.Context, b *bus.Bus, bucket, scope string) (*Store, error) {
+	kv, err := b.AlertState(ctx, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("creating KV bucket %s: %w", cfg.Bucket, err)
+		return nil, err
 	}
-	return &Store{KV: kv, js: js, bucket: cfg.Bucket, scope: scope, revs: map[string]uint64{}}, nil
+	return &Store{KV: kv, bus: b, bucket: bucket, scope: scope, revs: map[string]uint64{}}, nil
 }
 
 // Scope is the store's key prefix.
@@ -110,7 +101,7 @@ func (s *Store) Save(ctx context.Context, e *alerts.Engine, seq uint64) error {
 		m := nats.NewMsg("$KV." + s.bucket + "." + key)
 		m.Data = data
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(s.revs[key], 10))
-		f, err := s.js.PublishMsgAsync(m)
+		f, err := s.bus.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("writing alert state %s: %w", key, err)
 		}

@@ -197,11 +197,7 @@ func CheckStream(t *testing.T, b *bus.Bus, want []string) {
 		t.Errorf("raw stream: %d messages, %d distinct ids, want %d\nmissing %d: %s\nextra %d: %s\nstored twice %d: %s",
 			total, len(got), len(wantSet), len(missing), head(missing), len(extra), head(extra), len(twice), head(twice))
 	}
-	info, err := b.JS.Stream(ctx, bus.StreamRaw)
-	if err != nil {
-		t.Fatalf("opening the raw stream: %v", err)
-	}
-	si, err := info.Info(ctx)
+	si, err := b.StreamInfo(ctx, bus.StreamRaw)
 	if err != nil {
 		t.Fatalf("reading the raw stream: %v", err)
 	}

@@ -34,29 +34,28 @@ func (e Env) Fill() Env {
 	return e
 }
 
-// NewKVStore returns a Store on the state bucket that creates the bucket
-// on first use (with that call's context), and again after a failure.
-func NewKVStore(js jetstream.JetStream, memory bool, replicas int) Store {
-	return &lazyKV{js: js, memory: memory, replicas: replicas}
+// NewKVStore returns a Store on the bucket open returns (the bus's
+// ConnectorState), opened on first use (with that call's context), and
+// again after a failure.
+func NewKVStore(open func(context.Context) (jetstream.KeyValue, error)) Store {
+	return &lazyKV{open: open}
 }
 
 type lazyKV struct {
-	js       jetstream.JetStream
-	memory   bool
-	replicas int
-	mu       sync.Mutex
-	s        Store
+	open func(context.Context) (jetstream.KeyValue, error)
+	mu   sync.Mutex
+	s    Store
 }
 
 func (l *lazyKV) get(ctx context.Context) (Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.s == nil {
-		s, err := OpenKV(ctx, l.js, l.memory, l.replicas)
+		kv, err := l.open(ctx)
 		if err != nil {
 			return nil, err
 		}
-		l.s = s
+		l.s = KVStore(kv)
 	}
 	return l.s, nil
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// StateBucket is the NATS KV bucket where connectors keep their cursors.
-const StateBucket = "iwom_connector_state"
-
 // Store keeps small JSON documents (cursors, followed posts) by key.
 type Store interface {
 	// Load decodes the document at key into v; found is false when there
@@ -24,27 +21,9 @@ type Store interface {
 	Save(ctx context.Context, key string, v any) error
 }
 
-// OpenKV creates the state bucket if needed (idempotently: any number of
-// connectors may call it at once) and returns a Store on it. memory
-// selects memory storage, for a server configured that way; replicas is
-// that of the iwom streams (0 is 1).
-func OpenKV(ctx context.Context, js jetstream.JetStream, memory bool, replicas int) (Store, error) {
-	storage := jetstream.FileStorage
-	if memory {
-		storage = jetstream.MemoryStorage
-	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      StateBucket,
-		Description: "iwom connector cursors",
-		History:     1,
-		Storage:     storage,
-		Replicas:    max(replicas, 1),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("creating KV bucket %s: %w", StateBucket, err)
-	}
-	return &kvStore{kv: kv}, nil
-}
+// KVStore returns a Store on a KV bucket (the bus's connector state
+// bucket, bus.ConnectorStateBucket).
+func KVStore(kv jetstream.KeyValue) Store { return &kvStore{kv: kv} }
 
 type kvStore struct{ kv jetstream.KeyValue }
 

@@ -175,8 +175,7 @@ func build(label string, e Entry, deps Deps) (connectors.Connector, error) {
 	}
 	env := kit.Env{Store: deps.Store, Metrics: kit.NewMetrics(deps.Reg), Log: deps.Log, Now: deps.Now, Limits: deps.Limits}
 	if env.Store == nil && deps.Bus != nil {
-		nc := deps.Bus.Config()
-		env.Store = kit.NewKVStore(deps.Bus.JS, nc.Storage == "memory", nc.Replicas)
+		env.Store = kit.NewKVStore(deps.Bus.ConnectorState)
 	}
 	if env.Store == nil {
 		return nil, fail(errors.New("no NATS bus to keep cursors in (Deps.Bus)"))
