@@ -138,8 +138,11 @@ func StripHTML(s string) string {
 		s = s[i:]
 		j := strings.IndexByte(s, '>')
 		if j < 0 {
-			// A lone '<' is text.
-			b.WriteString(s)
+			// A tag cut off by a truncation (`<img class="rich_pages …`
+			// with no '>') is dropped; a lone '<' is text.
+			if len(s) < 2 || !tagStart(s[1]) {
+				b.WriteString(s)
+			}
 			break
 		}
 		tag := s[1:j]
@@ -161,6 +164,11 @@ func StripHTML(s string) string {
 		}
 	}
 	return html.UnescapeString(b.String())
+}
+
+// tagStart reports whether c can follow '<' at the start of a tag.
+func tagStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '/' || c == '!'
 }
 
 func tagName(tag string) string {

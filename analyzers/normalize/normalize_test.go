@@ -1,6 +1,9 @@
 package normalize
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestText(t *testing.T) {
 	cases := []struct{ in, want string }{
@@ -78,5 +81,21 @@ func BenchmarkFold(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Fold(s)
+	}
+}
+
+// A tag cut off by a truncation (a WeChat article body ending in
+// `<img class="rich_pages …`) is dropped, not kept as text; a lone '<'
+// that starts no tag stays.
+func TestStripHTMLCutOffTag(t *testing.T) {
+	for in, want := range map[string]string{
+		`<p>冰箱门关不上</p><img class="rich_pages wxw-img" data-src="https://mmbiz.qpic.cn/x`: "冰箱门关不上",
+		`<p>正文</p></sect`: "正文",
+		`<p>我</p>爱你 <3`:   "我 爱你 <3",
+		`<p>a</p><`:       "a <",
+	} {
+		if got := strings.Join(strings.Fields(StripHTML(in)), " "); got != want {
+			t.Errorf("StripHTML(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
