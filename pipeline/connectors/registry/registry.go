@@ -75,6 +75,27 @@ func Register(kind string, f Factory) {
 	factories[kind] = f
 }
 
+// RegisterConfig registers a kind whose entry decodes into a Config:
+// defaults gives the values the entry's keys override, adjust (when not
+// nil) completes the decoded Config from the process (the watch-list's
+// search terms), build makes the connector.
+func RegisterConfig[C any, T connectors.Connector](kind string, defaults func() C, adjust func(*C, Deps), build func(C, kit.Env) (T, error)) {
+	Register(kind, func(e Entry, env kit.Env, deps Deps) (connectors.Connector, error) {
+		cfg := defaults()
+		if err := Decode(e, &cfg); err != nil {
+			return nil, err
+		}
+		if adjust != nil {
+			adjust(&cfg, deps)
+		}
+		c, err := build(cfg, env)
+		if err != nil {
+			return nil, err // not a nil *Connector in an interface
+		}
+		return c, nil
+	})
+}
+
 // Kinds lists the registered kinds, sorted.
 func Kinds() []string {
 	mu.RLock()
