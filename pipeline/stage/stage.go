@@ -420,13 +420,19 @@ func Decide(err error, delivered, maxDeliver uint64) Action {
 		return Ack
 	case errors.Is(err, post.ErrInvalid):
 		return DeadLetter
-	case errors.Is(err, bus.ErrNotStored) || errors.Is(err, ErrUnavailable):
+	case held(err):
 		return Hold
 	case delivered >= maxDeliver:
 		return DeadLetter
 	default:
 		return Retry
 	}
+}
+
+// held reports whether err says something the message needs is
+// unavailable for now (ErrUnavailable, or its output not stored).
+func held(err error) bool {
+	return errors.Is(err, bus.ErrNotStored) || errors.Is(err, ErrUnavailable)
 }
 
 // hold processes again, in place, the messages the stage could not
@@ -446,7 +452,7 @@ func (r *Runner) hold(ctx context.Context, msgs []Msg, res []Result) {
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		var idx []int
 		for i, x := range res {
-			if Decide(x.Err, 1, 2) == Hold {
+			if x.Err != nil && !errors.Is(x.Err, post.ErrInvalid) && held(x.Err) {
 				idx = append(idx, i)
 			}
 		}
